@@ -1,0 +1,1 @@
+"""The embedded cohort: a synthetic multi-site cohort built from real anatomy that ships in packages."""

@@ -1,0 +1,5 @@
+"""Figures of the pipeline (matplotlib with the agg backend)."""
+
+import matplotlib
+
+matplotlib.use("agg")

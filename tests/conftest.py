@@ -1,0 +1,46 @@
+"""Shared fixtures: the repository root, the tiny test config, and the reference anatomy (built once)."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import pytest
+import yaml
+
+from neuroicl.data.anatomy import Anatomy, build_anatomy
+from neuroicl.data.cohort import CohortSpec
+from neuroicl.data.reference import Reference, load_reference, resolve_reference
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def root() -> Path:
+    return ROOT
+
+
+def load_test_config() -> dict:
+    """A fresh copy of tests/config/config.yaml (safe to modify)."""
+    return copy.deepcopy(yaml.safe_load((ROOT / "tests" / "config" / "config.yaml").read_text()))
+
+
+@pytest.fixture()
+def test_config() -> dict:
+    return load_test_config()
+
+
+@pytest.fixture(scope="session")
+def reference() -> Reference:
+    return load_reference(resolve_reference({}))
+
+
+@pytest.fixture(scope="session")
+def anatomy(reference: Reference) -> Anatomy:
+    return build_anatomy(reference)
+
+
+@pytest.fixture()
+def tiny_spec(test_config: dict) -> CohortSpec:
+    """The test cohort: 2 subjects, 2 coarse sites (3 mm)."""
+    return CohortSpec.from_config(test_config["cohort"])

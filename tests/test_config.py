@@ -1,0 +1,75 @@
+"""The config is validated against workflow/schemas/config.schema.yaml on load."""
+
+import subprocess
+import sys
+
+import pytest
+import yaml
+from snakemake.exceptions import WorkflowError
+from snakemake.utils import validate
+
+SCHEMA = "workflow/schemas/config.schema.yaml"
+
+
+def _schema_keys(node, path=""):
+    """Yield (path, node) for every property of the schema."""
+    for key, child in node.get("properties", {}).items():
+        yield f"{path}.{key}".lstrip("."), child
+        yield from _schema_keys(child, f"{path}.{key}")
+    if "items" in node:
+        yield from _schema_keys(node["items"], f"{path}[]")
+
+
+def test_default_and_test_configs_are_valid(root, test_config):
+    validate(yaml.safe_load((root / "config" / "config.yaml").read_text()), str(root / SCHEMA))
+    validate(test_config, str(root / SCHEMA))
+
+
+def test_every_schema_key_has_a_description_and_objects_are_closed(root):
+    schema = yaml.safe_load((root / SCHEMA).read_text())
+    for path, node in _schema_keys(schema):
+        assert node.get("description"), f"{path} has no description"
+        if node.get("type") == "object":
+            assert node.get("additionalProperties") is False, f"{path} admits unknown keys"
+
+
+def test_every_default_config_key_carries_a_comment(root):
+    lines = (root / "config" / "config.yaml").read_text().splitlines()
+    keyed = [line for line in lines if ":" in line and not line.lstrip().startswith("#")]
+    uncommented = [line for line in keyed if "#" not in line]
+    assert not uncommented, uncommented
+
+
+def test_misspelled_key_is_an_error_naming_it(root, test_config):
+    test_config["cohort"]["n_subject"] = 3
+    with pytest.raises(WorkflowError, match="n_subject"):
+        validate(test_config, str(root / SCHEMA))
+
+
+def test_wrong_type_is_an_error_naming_the_value(root, test_config):
+    test_config["cohort"]["pose"]["max_rotation_deg"] = "fifteen"
+    with pytest.raises(WorkflowError, match="fifteen"):
+        validate(test_config, str(root / SCHEMA))
+
+
+def _dry_run(root, tmp_path, config):
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return subprocess.run(
+        [sys.executable, "-m", "snakemake", "-n", "--configfile", str(path), "-d", str(tmp_path)],
+        cwd=root, capture_output=True, text=True, timeout=120,
+    )
+
+
+def test_snakemake_stops_on_a_misspelled_key(root, tmp_path, test_config):
+    test_config["cohort"]["sitez"] = test_config["cohort"].pop("sites")
+    run = _dry_run(root, tmp_path, test_config)
+    assert run.returncode != 0
+    assert "sitez" in run.stdout + run.stderr
+
+
+def test_snakemake_stops_on_a_missing_atlas_naming_key_and_path(root, tmp_path, test_config):
+    test_config["reference"]["atlas"] = "/nowhere/atlas.nii.gz"
+    run = _dry_run(root, tmp_path, test_config)
+    assert run.returncode != 0
+    assert "reference.atlas" in run.stderr + run.stdout and "/nowhere/atlas.nii.gz" in run.stderr + run.stdout

@@ -1,0 +1,62 @@
+import sys
+from pathlib import Path
+
+from snakemake.utils import validate
+
+# The library lives in src/: importable here even where the package is not installed
+# (the scripts do the same for jobs in --sdm conda environments).
+sys.path.insert(0, str(Path(workflow.basedir).parent / "src"))
+
+from neuroicl.data.cohort import CohortSpec
+from neuroicl.data.reference import resolve_reference
+
+validate(config, schema="../schemas/config.schema.yaml")
+
+REFERENCE = resolve_reference(config["reference"])
+COHORT = CohortSpec.from_config(config["cohort"])
+DATASET = "embedded"
+SUBJECTS = COHORT.subject_ids()
+
+
+wildcard_constraints:
+    subject="|".join(SUBJECTS),
+    dataset=DATASET,
+
+
+def get_reference_files(wildcards):
+    """The reference files behind config['reference'] (packaged copies for 'builtin')."""
+    return {key: str(path) for key, path in REFERENCE.items()}
+
+
+def get_subject_outputs(wildcards):
+    """Every file one synthesized subject consists of (images and truth)."""
+    return COHORT.subject_paths(f"resources/{wildcards.dataset}", wildcards.subject)
+
+
+def get_cohort_figure_subjects():
+    """The first `figure_subjects_per_site` subjects of every site (sites are assigned round robin)."""
+    shown = config["cohort"]["figure_subjects_per_site"] * len(COHORT.sites)
+    return SUBJECTS[:shown]
+
+
+def get_cohort_figure_images(wildcards):
+    """Every modality of the subjects shown in the cohort figure."""
+    return [
+        COHORT.subject_paths(f"resources/{DATASET}", subject)[modality]
+        for subject in get_cohort_figure_subjects()
+        for modality in COHORT.modalities
+    ]
+
+
+def get_final_outputs():
+    """Targets of `rule all`; each pipeline stage adds its products here."""
+    cohort = [
+        path
+        for subject in SUBJECTS
+        for path in COHORT.subject_paths(f"resources/{DATASET}", subject).values()
+    ]
+    return [
+        *cohort,
+        "results/data/atlas_agreement.tsv",
+        "results/figures/cohort.png",
+    ]

@@ -1,0 +1,17 @@
+"""Cohort QC figure: each modality for the first subjects of every site."""
+import sys
+
+sys.path.insert(0, f"{snakemake.scriptdir}/../../src")  # the library, also in --sdm conda envs
+
+import pandas as pd
+
+from neuroicl.io import atomic_path
+from neuroicl.logs import to_file
+from neuroicl.plots.cohort import cohort_figure
+
+log = to_file(snakemake.log[0])
+participants = pd.read_csv(snakemake.input.participants, sep="\t", dtype={"participant_id": str})
+paths = iter(snakemake.input.images)
+images = {(s, m): next(paths) for s in snakemake.params.subjects for m in snakemake.params.modalities}
+with atomic_path(snakemake.output[0]) as temporary:
+    cohort_figure(participants, images).savefig(temporary, dpi=100)
