@@ -40,4 +40,7 @@ def test_tiny_cohort_end_to_end(root, tmp_path):
     assert "".join(nib.aff2axcodes(t1.affine)) == "LPS"
     agreement = pd.read_csv(tmp_path / "results" / "data" / "atlas_agreement.tsv", sep="\t")
     assert set(agreement["structure"]) == {"brain", "white_matter", "cerebral_cortex"}
+    cost = pd.read_csv(tmp_path / "results" / "tables" / "table6_model_cost.csv")
+    assert sorted(cost["context_size"].unique()) == [1, 2]
+    assert (cost.loc[cost["model"] == "Neuralizer (C=64)", "params_m"] > 1.2).all()
     assert not list(tmp_path.rglob(".*.tmp-*")), "temporary files left behind"

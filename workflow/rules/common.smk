@@ -59,4 +59,6 @@ def get_final_outputs():
         *cohort,
         "results/data/atlas_agreement.tsv",
         "results/figures/cohort.png",
+        "results/tables/table6_model_cost.csv",
+        "results/tables/table6_model_cost.md",
     ]

@@ -1,0 +1,67 @@
+"""Layers shared by the convolutional predictors.
+
+Shapes: B batch, L context size, C channels, H W space.
+"""
+
+from __future__ import annotations
+
+import math
+
+import einops
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+
+def per_item(module: nn.Module, x: Tensor) -> Tensor:
+    """Apply ``module`` (weights shared over L) to every context item of ``x [B, L, C, H, W]``."""
+    b = x.shape[0]
+    y = module(einops.rearrange(x, "B L C H W -> (B L) C H W"))
+    return einops.rearrange(y, "(B L) C H W -> B L C H W", B=b)
+
+
+def max_pool(x: Tensor) -> Tensor:
+    """2x2 max pooling of ``[B, C, H, W]`` or ``[B, L, C, H, W]`` over H W."""
+    return F.max_pool2d(x.flatten(0, -4), 2).unflatten(0, x.shape[:-3])
+
+
+def upsample(x: Tensor, size: tuple[int, int]) -> Tensor:
+    """Bilinear upsampling of ``[B, C, H, W]`` or ``[B, L, C, H, W]`` to H W = ``size``."""
+    y = F.interpolate(x.flatten(0, -4), size=size, mode="bilinear", align_corners=False)
+    return y.unflatten(0, x.shape[:-3])
+
+
+def conv(in_channels: int, out_channels: int, kernel_size: int) -> nn.Conv2d:
+    """Stride-1 'same' convolution with bias."""
+    return nn.Conv2d(in_channels, out_channels, kernel_size, padding=kernel_size // 2)
+
+
+def reset_conv_default(module: nn.Conv2d, generator: torch.Generator | None) -> None:
+    """PyTorch's default Conv2d initialisation, drawn from ``generator``.
+
+    Weight: Kaiming-uniform with ``a = sqrt(5)``; bias: U(-1/sqrt(fan_in), 1/sqrt(fan_in)).
+    """
+    nn.init.kaiming_uniform_(module.weight, a=math.sqrt(5), generator=generator)
+    if module.bias is not None:
+        bound = 1.0 / math.sqrt(module.weight[0].numel())
+        nn.init.uniform_(module.bias, -bound, bound, generator=generator)
+
+
+class ResidualUnit(nn.Module):
+    """``gelu(x + conv3x3(gelu(conv3x3(x))))`` at constant width C (Neuralizer's residual unit).
+
+    With ``conv_layers`` convolutions (GELU between them), ``[N, C, H, W] -> [N, C, H, W]``.
+    No normalisation layers.
+    """
+
+    def __init__(self, channels: int, conv_layers: int = 2) -> None:
+        super().__init__()
+        layers: list[nn.Module] = []
+        for i in range(conv_layers):
+            if i > 0:
+                layers.append(nn.GELU())
+            layers.append(conv(channels, channels, 3))
+        self.layers = nn.Sequential(*layers)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return F.gelu(x + self.layers(x))
