@@ -31,6 +31,12 @@ def test_config() -> dict:
 
 
 @pytest.fixture(scope="session")
+def config_loader():
+    """The loader itself, for fixtures of wider scope than a test."""
+    return load_test_config
+
+
+@pytest.fixture(scope="session")
 def reference() -> Reference:
     return load_reference(resolve_reference({}))
 

@@ -1,14 +1,26 @@
 """The workflow: lint- and format-clean, and runs end to end on the tiny test config."""
 
+import json
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import nibabel as nib
 import pandas as pd
 import pytest
 
+from neuroicl.preprocess.slices import SliceStore
+from neuroicl.splits import read_splits
+
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
+
+
+def _snakemake(root: Path, folder: Path, *targets: str, extra: tuple[str, ...] = ()) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [*SNAKEMAKE, "-c2", "-s", str(root / "workflow" / "Snakefile"), "-d", str(folder), *extra, *targets],
+        capture_output=True, text=True, timeout=900,
+    )
 
 
 def test_snakemake_lint_is_clean(root):
@@ -24,23 +36,65 @@ def test_snakefmt_is_clean(root):
     assert run.returncode == 0, run.stdout + run.stderr
 
 
-@pytest.mark.workflow
-def test_tiny_cohort_end_to_end(root, tmp_path):
-    (tmp_path / "config").mkdir()
-    shutil.copy(root / "tests" / "config" / "config.yaml", tmp_path / "config" / "config.yaml")
-    run = subprocess.run(
-        [*SNAKEMAKE, "-c2", "-s", str(root / "workflow" / "Snakefile"), "-d", str(tmp_path), "all"],
-        capture_output=True, text=True, timeout=600,
-    )
+@pytest.fixture(scope="module")
+def tiny_run(root, tmp_path_factory) -> Path:
+    """`snakemake all` on tests/config/config.yaml (2 subjects), once for this module."""
+    folder = tmp_path_factory.mktemp("tiny")
+    (folder / "config").mkdir()
+    shutil.copy(root / "tests" / "config" / "config.yaml", folder / "config" / "config.yaml")
+    run = _snakemake(root, folder, "all")
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
-    assert (tmp_path / "results" / "figures" / "cohort.png").stat().st_size > 10_000
-    participants = pd.read_csv(tmp_path / "resources" / "embedded" / "participants.tsv", sep="\t")
+    return folder
+
+
+@pytest.mark.workflow
+def test_cohort_stage_outputs(tiny_run):
+    assert (tiny_run / "results" / "figures" / "cohort.png").stat().st_size > 10_000
+    participants = pd.read_csv(tiny_run / "resources" / "embedded" / "participants.tsv", sep="\t")
     assert list(participants["participant_id"]) == ["sub-001", "sub-002"]
-    t1 = nib.load(tmp_path / "resources" / "embedded" / "sub-002" / "anat" / "sub-002_T1w.nii.gz")
+    t1 = nib.load(tiny_run / "resources" / "embedded" / "sub-002" / "anat" / "sub-002_T1w.nii.gz")
     assert "".join(nib.aff2axcodes(t1.affine)) == "LPS"
-    agreement = pd.read_csv(tmp_path / "results" / "data" / "atlas_agreement.tsv", sep="\t")
+    agreement = pd.read_csv(tiny_run / "results" / "data" / "atlas_agreement.tsv", sep="\t")
     assert set(agreement["structure"]) == {"brain", "white_matter", "cerebral_cortex"}
-    cost = pd.read_csv(tmp_path / "results" / "tables" / "table6_model_cost.csv")
+
+
+@pytest.mark.workflow
+def test_model_cost_table(tiny_run):
+    cost = pd.read_csv(tiny_run / "results" / "tables" / "table6_model_cost.csv")
     assert sorted(cost["context_size"].unique()) == [1, 2]
     assert (cost.loc[cost["model"] == "Neuralizer (C=64)", "params_m"] > 1.2).all()
-    assert not list(tmp_path.rglob(".*.tmp-*")), "temporary files left behind"
+
+
+@pytest.mark.workflow
+def test_preprocessing_outputs(tiny_run):
+    store = SliceStore.open(str(tiny_run / "results" / "preprocess" / "embedded" / "slices"))
+    assert store.images.shape[1:] == (2, 32, 32)  # M = T1w, FLAIR; coronal [X, Z] of the 6 mm grid
+    assert set(store.index["subject"]) == {"sub-001", "sub-002"}
+    assert store.labels.max() > 0 and store.mask.max() == 1
+    qc = pd.read_csv(tiny_run / "results" / "qc" / "embedded_preprocess.tsv", sep="\t")
+    assert (qc["skullstrip_dice"] > 0.85).all() and (qc["registration_mean_mm"] < 6).all()
+    assert (tiny_run / "results" / "qc" / "embedded" / "sub-001.png").is_file()
+    splits = read_splits(str(tiny_run / "results" / "splits" / "embedded.json"))
+    assert sorted(splits["train"] + splits["test"]) == ["sub-001", "sub-002"]
+
+
+@pytest.mark.workflow
+def test_no_temporary_files_are_left(tiny_run):
+    assert not list(tiny_run.rglob(".*.tmp-*"))
+
+
+@pytest.mark.workflow
+def test_corrupt_input_fails_its_subject_only(root, tiny_run, tmp_path):
+    """A truncated image: that subject's job fails naming the file, leaves nothing; the other completes."""
+    shutil.copytree(tiny_run / "resources", tmp_path / "resources")
+    shutil.copytree(tiny_run / "config", tmp_path / "config")
+    broken = tmp_path / "resources" / "embedded" / "sub-001" / "anat" / "sub-001_FLAIR.nii.gz"
+    broken.write_bytes(broken.read_bytes()[:5000])
+    targets = [f"results/preprocess/embedded/subjects/sub-00{i}.npz" for i in (1, 2)]
+    run = _snakemake(root, tmp_path, *targets, extra=("--keep-going",))
+    assert run.returncode != 0
+    assert (tmp_path / targets[1]).is_file()
+    assert not list((tmp_path / "results").rglob("sub-001*"))
+    log = (tmp_path / "logs" / "preprocess" / "embedded" / "sub-001.log").read_text()
+    assert "sub-001: cannot read" in log and "sub-001_FLAIR.nii.gz" in log and "truncated or corrupt" in log
+    assert json.loads((tmp_path / "resources" / "embedded" / "dataset_description.json").read_text())["Name"]

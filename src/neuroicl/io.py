@@ -51,3 +51,22 @@ def write_tsv(path: str | os.PathLike, table: pd.DataFrame) -> None:
     """Save a tab-separated table without the index, atomically."""
     with atomic_path(path) as temporary:
         table.to_csv(temporary, sep="\t", index=False, lineterminator="\n")
+
+
+def save_arrays(path: str | os.PathLike, record: object) -> None:
+    """Save a dataclass whose fields are arrays as an uncompressed .npz, atomically."""
+    from dataclasses import fields
+
+    with atomic_path(path) as temporary, open(temporary, "wb") as handle:
+        np.savez(handle, **{f.name: getattr(record, f.name) for f in fields(record)})
+
+
+def load_arrays(cls: type, path: str | os.PathLike):
+    """Load a dataclass saved by :func:`save_arrays`; a stale or foreign file names itself."""
+    from dataclasses import fields
+
+    with np.load(path) as data:
+        missing = {f.name for f in fields(cls)} - set(data.files)
+        if missing:
+            raise ValueError(f"{path}: not a {cls.__name__} file (missing {sorted(missing)}); delete it and rerun")
+        return cls(**{f.name: data[f.name] for f in fields(cls)})

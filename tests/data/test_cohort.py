@@ -7,15 +7,14 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import load_test_config
 from neuroicl.data import labels as L
 from neuroicl.data.cohort import CohortSpec, render_subject, sample_participants, sample_subject, synthesize
 
 
 @pytest.fixture(scope="module")
-def rendered(anatomy):
+def rendered(anatomy, config_loader):
     """(spec, params, subject) for subject 1 of the tiny test cohort."""
-    spec = CohortSpec.from_config(load_test_config()["cohort"])
+    spec = CohortSpec.from_config(config_loader()["cohort"])
     params = sample_subject(spec, sample_participants(spec).iloc[0].to_dict(), anatomy)
     return spec, params, render_subject(params, spec, anatomy)
 

@@ -48,6 +48,31 @@ def get_cohort_figure_images(wildcards):
     ]
 
 
+def get_preprocess_inputs(wildcards):
+    """A subject's images (every modality), its label map, and the truth files QC compares with."""
+    paths = COHORT.subject_paths(f"resources/{wildcards.dataset}", wildcards.subject)
+    keep = [*COHORT.modalities, "dseg", "mask", "bias", "pose"]
+    return {key: paths[key] for key in keep}
+
+
+def get_subject_slices(wildcards):
+    """Per-subject slice files of a dataset, in subject order."""
+    return expand(
+        "results/preprocess/{dataset}/subjects/{subject}.npz",
+        dataset=wildcards.dataset,
+        subject=SUBJECTS,
+    )
+
+
+def get_qc_rows(wildcards):
+    """Per-subject QC rows of a dataset."""
+    return expand(
+        "results/qc/{dataset}/{subject}.tsv",
+        dataset=wildcards.dataset,
+        subject=SUBJECTS,
+    )
+
+
 def get_final_outputs():
     """Targets of `rule all`; each pipeline stage adds its products here."""
     cohort = [
@@ -61,4 +86,7 @@ def get_final_outputs():
         "results/figures/cohort.png",
         "results/tables/table6_model_cost.csv",
         "results/tables/table6_model_cost.md",
+        f"results/preprocess/{DATASET}/slices/index.tsv",
+        f"results/qc/{DATASET}_preprocess.tsv",
+        f"results/splits/{DATASET}.json",
     ]

@@ -8,13 +8,12 @@ from pathlib import Path
 from neuroicl.data.anatomy import build_anatomy
 from neuroicl.data.labels import label_table
 from neuroicl.data.reference import load_reference
-from neuroicl.io import atomic_path, write_tsv
+from neuroicl.io import save_arrays, write_tsv
 from neuroicl.logs import to_file
 
 log = to_file(snakemake.log[0])
 reference = load_reference({key: Path(snakemake.input[key]) for key in snakemake.input.keys()})
 anatomy = build_anatomy(reference, coarse_mm=float(snakemake.params.grid_mm))
 log.info("anatomy grid %s, coarse grid %s", anatomy.dseg.shape, anatomy.coarse_brain.shape)
-with atomic_path(snakemake.output.anatomy) as temporary:
-    anatomy.save(temporary)
+save_arrays(snakemake.output.anatomy, anatomy)
 write_tsv(snakemake.output.labels, label_table())

@@ -9,6 +9,7 @@ import torch
 
 from neuroicl.data.anatomy import Anatomy
 from neuroicl.data.cohort import CohortSpec, read_participant, synthesize
+from neuroicl.io import load_arrays
 from neuroicl.logs import to_file
 
 log = to_file(snakemake.log[0])
@@ -16,7 +17,7 @@ torch.set_num_threads(snakemake.threads)
 start = time.perf_counter()
 spec = CohortSpec.from_config(snakemake.params.cohort)
 participant = read_participant(snakemake.input.participants, snakemake.wildcards.subject)
-subject = synthesize(spec, Anatomy.load(snakemake.input.anatomy), participant, dict(snakemake.output.items()))
+subject = synthesize(spec, load_arrays(Anatomy, snakemake.input.anatomy), participant, dict(snakemake.output.items()))
 log.info(
     "%s: grid %s, nonlinear displacement %s mm, %.1f s",
     snakemake.wildcards.subject,

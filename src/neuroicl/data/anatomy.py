@@ -6,8 +6,7 @@ Coarse grid: the same box at ``coarse_mm`` spacing, where deformations live.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
-from pathlib import Path
+from dataclasses import dataclass
 
 import numpy as np
 from scipy import ndimage
@@ -39,20 +38,6 @@ class Anatomy:
     coarse_brain: np.ndarray
     ventricle_pull: np.ndarray
     head_center: np.ndarray
-
-    def save(self, path: Path) -> None:
-        """Write to ``path`` (.npz); the caller makes it atomic."""
-        with open(path, "wb") as handle:
-            np.savez(handle, **{f.name: getattr(self, f.name) for f in fields(self)})
-
-    @classmethod
-    def load(cls, path: Path) -> Anatomy:
-        """Read an anatomy written by :meth:`save`; a stale or foreign file names itself."""
-        with np.load(path) as data:
-            missing = {f.name for f in fields(cls)} - set(data.files)
-            if missing:
-                raise ValueError(f"{path}: not an anatomy file (missing {sorted(missing)}); delete it and rerun")
-            return cls(**{f.name: data[f.name] for f in fields(cls)})
 
 
 def _padded_affine(affine: np.ndarray) -> np.ndarray:

@@ -17,6 +17,7 @@ import pandas as pd
 from scipy import ndimage
 
 from neuroicl.data import labels as L
+from neuroicl.metrics import dice
 
 BUILTIN = "builtin"
 _NILEARN_FILES = {
@@ -131,12 +132,6 @@ def load_reference(paths: dict[str, Path]) -> Reference:
     dseg[~brain] = 0
     dseg[brain & (dseg == 0)] = L.CSF
     return Reference(affine=affine, dseg=dseg, brain=brain, t1=t1, gm=gm, wm=wm)
-
-
-def dice(a: np.ndarray, b: np.ndarray) -> float:
-    """Dice overlap of two boolean arrays (1.0 when both are empty)."""
-    total = a.sum() + b.sum()
-    return 1.0 if total == 0 else float(2 * np.logical_and(a, b).sum() / total)
 
 
 def agreement(reference: Reference) -> pd.DataFrame:

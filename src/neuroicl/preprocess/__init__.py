@@ -1,0 +1,1 @@
+"""Preprocessing: MNI affine registration, skull stripping, N4, intensity normalization, slicing."""

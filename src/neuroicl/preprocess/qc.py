@@ -1,0 +1,57 @@
+"""Quality control of preprocessing: accuracy against the cohort's ground truth, and a QC figure."""
+
+from __future__ import annotations
+
+import json
+
+import nibabel as nib
+import numpy as np
+import neuroicl.plots  # noqa: F401  (selects the agg backend)
+from matplotlib import pyplot as plt
+from matplotlib.figure import Figure
+
+from neuroicl.metrics import dice
+from neuroicl.preprocess.chain import Preprocessed, Template
+from neuroicl.preprocess.grid import ModelGrid, resample
+from neuroicl.preprocess.register import affine_error_mm
+
+
+def truth_metrics(result: Preprocessed, truth: dict[str, str], grid: ModelGrid) -> dict[str, float]:
+    """Registration error (mm, over true brain voxels, vs the true pose), skull-strip Dice on the grid,
+    and per modality the correlation of estimated vs true log bias field within the brain.
+
+    ``truth``: paths 'pose' (JSON with native_to_mni), 'mask' and 'bias' (native NIfTI).
+    """
+    pose = np.array(json.loads(open(truth["pose"]).read())["native_to_mni"])
+    mask_image = nib.load(truth["mask"])
+    native_mask = np.asarray(mask_image.dataobj) > 0
+    points = np.argwhere(native_mask) @ mask_image.affine[:3, :3].T + mask_image.affine[:3, 3]
+    mean, worst = affine_error_mm(result.native_to_mni, pose, points)
+    true_mask = resample(native_mask.astype(np.uint8), mask_image.affine, pose, grid, order=0) > 0
+    bias_image = nib.load(truth["bias"])
+    true_bias = resample(np.asarray(bias_image.dataobj, dtype=np.float32), bias_image.affine, pose, grid)
+    inside = true_mask & result.mask & (true_bias > 0)
+    metrics = {"registration_mean_mm": mean, "registration_max_mm": worst, "skullstrip_dice": dice(result.mask, true_mask)}
+    for modality, field in result.bias.items():
+        metrics[f"bias_corr_{modality}"] = float(np.corrcoef(np.log(field[inside]), np.log(true_bias[inside]))[0, 1])
+    return metrics
+
+
+def _planes(volume: np.ndarray) -> list[np.ndarray]:
+    x, y, z = (n // 2 for n in volume.shape)
+    return [np.rot90(volume[x]), np.rot90(volume[:, y]), np.rot90(volume[:, :, z])]
+
+
+def qc_figure(result: Preprocessed, template: Template, modality: str, title: str) -> Figure:
+    """Registered ``modality`` on the model grid (sagittal, coronal, axial) with the template outline
+    (yellow) and the estimated brain mask contour (red)."""
+    fig, axes = plt.subplots(1, 3, figsize=(9, 3.4))
+    outline = template.t1_on_grid > 0
+    for ax, image, tpl, mask in zip(axes, _planes(result.images[modality]), _planes(outline), _planes(result.mask), strict=True):
+        ax.imshow(image, cmap="gray", vmin=0, vmax=1)
+        ax.contour(tpl, levels=[0.5], colors="yellow", linewidths=0.7)
+        ax.contour(mask, levels=[0.5], colors="red", linewidths=0.7)
+        ax.set_axis_off()
+    fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    return fig

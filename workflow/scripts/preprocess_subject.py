@@ -1,0 +1,36 @@
+"""Preprocess one subject: registration, skull strip, N4, normalization, slices, QC."""
+import sys
+
+sys.path.insert(0, f"{snakemake.scriptdir}/../../src")  # the library, also in --sdm conda envs
+
+from neuroicl.logs import to_file
+from neuroicl.preprocess.antsenv import import_ants
+
+log = to_file(snakemake.log[0])
+ants = import_ants(snakemake.threads)  # before anything else imports ants
+
+import torch
+
+from neuroicl.data.cohort import read_participant
+from neuroicl.io import load_arrays
+from neuroicl.preprocess.chain import PreprocessSettings, Template
+from neuroicl.preprocess.subject import run_subject
+
+torch.set_num_threads(snakemake.threads)
+modalities = list(snakemake.params.modalities)
+subject = snakemake.wildcards.subject
+row = run_subject(
+    ants,
+    subject=subject,
+    site=read_participant(snakemake.input.participants, subject)["site"],
+    images={m: snakemake.input[m] for m in modalities},
+    labels=snakemake.input.dseg,
+    truth={key: snakemake.input[key] for key in ("pose", "mask", "bias")},
+    template=load_arrays(Template, snakemake.input.template),
+    settings=PreprocessSettings.from_config(snakemake.params.preprocess),
+    modalities=modalities,
+    slicing=snakemake.params.preprocess["slices"],
+    outputs=dict(snakemake.output.items()),
+    threads=snakemake.threads,
+)
+log.info("%s", row)
