@@ -22,6 +22,9 @@ from neuroicl.preprocess.register import RegistrationSettings, affine_error_mm, 
 
 SETTINGS = {
     "RigidAffine": RegistrationSettings(transform="RigidAffine"),
+    # the rigid stage has solved the coarse levels: the affine starts at shrink 2
+    "RigidAffine-fine": RegistrationSettings(transform="RigidAffine", iterations=(0, 0, 1200, 10), shrink_factors=(6, 4, 2, 1), smoothing_sigmas=(3, 2, 1, 0)),
+    "RigidAffine-fine-short": RegistrationSettings(transform="RigidAffine", iterations=(0, 0, 400, 10), shrink_factors=(6, 4, 2, 1), smoothing_sigmas=(3, 2, 1, 0)),
     "AffineFast": RegistrationSettings(transform="AffineFast"),
     "Affine": RegistrationSettings(transform="Affine"),
     "Affine-no-finest": RegistrationSettings(transform="Affine", iterations=(2100, 1200, 1200, 0)),
@@ -34,7 +37,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--subjects", default="sub-001,sub-002,sub-003,sub-004,sub-005,sub-006")
     parser.add_argument("--settings", default=",".join(SETTINGS))
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=1, help="ITK threads; >1 is not deterministic")
     parser.add_argument("--root", default="resources/embedded")
     args = parser.parse_args()
     ants = import_ants(args.threads)

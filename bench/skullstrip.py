@@ -47,10 +47,10 @@ def main() -> None:
         subject = transform.name.split("_")[0]
         truth = f"resources/embedded/derivatives/truth/{subject}/anat/{subject}"
         estimated = np.array(json.loads(transform.read_text())["native_to_mni"])
-        pose = np.array(json.loads(Path(f"{truth}_pose.json").read_text())["native_to_mni"])
         t1 = read_volume(subject, f"resources/embedded/{subject}/anat/{subject}_T1w.nii.gz")
         true_native = np.asarray(read_volume(subject, f"{truth}_desc-brain_mask.nii.gz").dataobj) > 0
-        true_grid = resample(true_native.astype(np.uint8), t1.affine, pose, grid, order=0) > 0
+        # carried with the estimated transform, as the images are (docs/preprocessing.md)
+        true_grid = resample(true_native.astype(np.uint8), t1.affine, estimated, grid, order=0) > 0
         start = time.perf_counter()
         deep_native = deepbet_mask(np.asarray(t1.dataobj), t1.affine, threads=args.threads)
         seconds = time.perf_counter() - start

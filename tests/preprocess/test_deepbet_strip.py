@@ -7,11 +7,9 @@ import pytest
 import torch
 import yaml
 
-pytest.importorskip("deepbet", reason="deepbet is not installed (pip install deepbet==1.0.2); its skull stripping is optional")
-
-from neuroicl.data.cohort import CohortSpec, render_subject, sample_participants, sample_subject  # noqa: E402
-from neuroicl.preprocess import deepbet_strip  # noqa: E402
-from neuroicl.preprocess.deepbet_strip import as_volume, deepbet_mask, weight_paths  # noqa: E402
+from neuroicl.data.cohort import CohortSpec, render_subject, sample_participants, sample_subject
+from neuroicl.preprocess import deepbet_strip
+from neuroicl.preprocess.deepbet_strip import as_volume, deepbet_mask, weight_paths
 
 # Measured: Dice 0.966 on this subject (3 x 3 x 4 mm, LPS), 0.965 on the other test subject (3 mm, RAS),
 # 0.96–0.97 on the 24-subject embedded cohort (bench/skullstrip_deepbet.py). Margin 0.025.

@@ -11,7 +11,7 @@ from neuroicl.preprocess.register import RegistrationSettings, affine_error_mm, 
 
 @pytest.fixture(scope="module")
 def ants():
-    return import_ants(2)
+    return import_ants(1)
 
 
 def test_ants_affine_round_trips_through_apply_transforms(ants, tmp_path):
@@ -40,6 +40,15 @@ def test_registration_recovers_a_known_pose(ants, reference):
     assert mean < 1.5
 
 
+def test_registration_is_deterministic_with_one_thread(ants, reference):
+    grid = ModelGrid((48, 57, 48), 4.0, (0.0, -18.0, 8.0))
+    template = resample(reference.t1, reference.affine, np.eye(4), grid)
+    native_affine = np.linalg.inv(geometry.pose_matrix(np.array([6.0, 3.0, -5.0]), np.array([4.0, 2.0, -6.0]), 1.0)) @ grid.affine
+    settings = RegistrationSettings(transform="AffineFast")
+    first, second = (register_to_template(ants, template, native_affine, template, grid.affine, template > 0, settings) for _ in range(2))
+    np.testing.assert_array_equal(first, second)
+
+
 def test_unknown_transform_is_an_error_naming_the_key():
     with pytest.raises(ValueError, match=r"preprocess\.registration\.transform 'SyN'"):
         RegistrationSettings(transform="SyN")
@@ -47,4 +56,4 @@ def test_unknown_transform_is_an_error_naming_the_key():
 
 def test_import_ants_refuses_a_second_thread_count(ants):
     with pytest.raises(RuntimeError, match="import_ants"):
-        import_ants(1)
+        import_ants(2)

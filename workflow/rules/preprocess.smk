@@ -32,7 +32,7 @@ rule preprocess_subject:
         "benchmarks/preprocess/{dataset}/{subject}.tsv"
     conda:
         "../../envs/preprocess.yaml"
-    threads: 2
+    threads: 1
     params:
         preprocess=config["preprocess"],
         modalities=COHORT.modalities,

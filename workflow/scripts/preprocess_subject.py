@@ -7,7 +7,7 @@ from neuroicl.logs import to_file
 from neuroicl.preprocess.antsenv import import_ants
 
 log = to_file(snakemake.log[0])
-ants = import_ants(snakemake.threads)  # before anything else imports ants
+ants = import_ants(1)  # before anything imports ants; more ITK threads are not deterministic
 
 import torch
 

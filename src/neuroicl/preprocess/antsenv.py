@@ -3,6 +3,10 @@
 ANTsPy 0.6 ignores ``random_seed=``; ANTs reads ``ANTS_RANDOM_SEED`` and ITK reads
 ``ITK_GLOBAL_DEFAULT_NUMBER_OF_THREADS``, so both are set before the first ``import ants``.
 ``ants.config.set_ants_deterministic`` is avoided: it seeds NumPy's global RNG.
+
+Measured: with 2 ITK threads the same registration differs between runs (up to 2.3 in the matrix
+entries on sub-018); with 1 thread it is bit-identical. The pipeline therefore registers with
+``threads=1`` and runs subjects side by side instead (docs/preprocessing.md).
 """
 
 from __future__ import annotations

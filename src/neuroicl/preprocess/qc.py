@@ -20,16 +20,20 @@ def truth_metrics(result: Preprocessed, truth: dict[str, str], grid: ModelGrid) 
     """Registration error (mm, over true brain voxels, vs the true pose), skull-strip Dice on the grid,
     and per modality the correlation of estimated vs true log bias field within the brain.
 
-    ``truth``: paths 'pose' (JSON with native_to_mni), 'mask' and 'bias' (native NIfTI).
+    The true mask and bias field are carried to the grid with the *estimated* transform, exactly as
+    the images were: a mask is right when it matches the brain in the resampled image, so Dice pays
+    for registration error too (carrying the truth with the true pose would hide it from the atlas
+    mask, which lives in MNI space). ``truth``: paths 'pose' (JSON with native_to_mni), 'mask' and
+    'bias' (native NIfTI).
     """
     pose = np.array(json.loads(open(truth["pose"]).read())["native_to_mni"])
     mask_image = nib.load(truth["mask"])
     native_mask = np.asarray(mask_image.dataobj) > 0
     points = np.argwhere(native_mask) @ mask_image.affine[:3, :3].T + mask_image.affine[:3, 3]
     mean, worst = affine_error_mm(result.native_to_mni, pose, points)
-    true_mask = resample(native_mask.astype(np.uint8), mask_image.affine, pose, grid, order=0) > 0
+    true_mask = resample(native_mask.astype(np.uint8), mask_image.affine, result.native_to_mni, grid, order=0) > 0
     bias_image = nib.load(truth["bias"])
-    true_bias = resample(np.asarray(bias_image.dataobj, dtype=np.float32), bias_image.affine, pose, grid)
+    true_bias = resample(np.asarray(bias_image.dataobj, dtype=np.float32), bias_image.affine, result.native_to_mni, grid)
     inside = true_mask & result.mask & (true_bias > 0)
     metrics = {"registration_mean_mm": mean, "registration_max_mm": worst, "skullstrip_dice": dice(result.mask, true_mask)}
     for modality, field in result.bias.items():

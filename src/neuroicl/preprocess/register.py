@@ -1,8 +1,9 @@
 """Affine registration of a subject's T1w to the MNI152 template with ANTsPy (ISTN/Neuralizer preprocessing).
 
-The template is brain-only, the subject a whole head: the metric is restricted to the template brain
-dilated by ``mask_dilation_mm`` so that the skull cannot pull the fit (without it the head is shrunk
-onto the brain, ~12 % in scale, 8–12 mm error on the embedded cohort; docs/preprocessing.md).
+The template is brain-only. The default chain registers the deepbet-stripped T1w (brain to brain);
+a whole head (``skullstrip: atlas``) needs the metric restricted to the template brain dilated by
+``mask_dilation_mm`` ≈ 5 so that the skull cannot pull the fit (unmasked, the head is shrunk onto the
+brain, ~12 % in scale, 8–12 mm error on the embedded cohort) and ``RigidAffine``; docs/preprocessing.md.
 All matrices here are 4×4 world (RAS, mm) transforms.
 """
 
@@ -33,12 +34,12 @@ class RegistrationSettings:
     mask, the metric sees the whole template box).
     """
 
-    transform: str = "RigidAffine"
+    transform: str = "Affine"
     iterations: tuple[int, ...] | None = None
     shrink_factors: tuple[int, ...] | None = None
     smoothing_sigmas: tuple[float, ...] | None = None
     sampling_rate: float = 0.2
-    mask_dilation_mm: float | None = 5.0
+    mask_dilation_mm: float | None = 0.0
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:

@@ -27,7 +27,10 @@ def run_subject(
     ants, subject: str, site: str, images: dict[str, str], labels: str | None, truth: dict[str, str] | None,
     template: Template, settings: PreprocessSettings, modalities: list[str], slicing: dict, outputs: dict[str, str], threads: int,
 ) -> dict:
-    """Preprocess one subject and write its slices, transform, QC figure and QC row; returns the row."""
+    """Preprocess one subject and write its slices, transform, QC figure and QC row; returns the row.
+
+    ``ants`` must come from ``import_ants(1)`` for reproducible registrations; ``threads`` is for deepbet.
+    """
     start = time.perf_counter()
     data = read_subject(subject, images)
     read_seconds = time.perf_counter() - start
