@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from neuroicl.models import MODELS, build_model, model_config
+from neuroicl.models import build_model, model_config
 from neuroicl.models.context_mean import ContextMean
 from neuroicl.models.neuralizer import Neuralizer
 from neuroicl.models.unet import UNet

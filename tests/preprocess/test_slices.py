@@ -1,5 +1,4 @@
 import numpy as np
-import pandas as pd
 import pytest
 
 from neuroicl.preprocess.slices import SliceStore, cut, gather, select_slices, subject_slices, write_subject_slices
