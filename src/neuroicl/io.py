@@ -9,6 +9,7 @@ import contextlib
 import json
 import os
 from collections.abc import Iterator
+from dataclasses import fields
 from pathlib import Path
 
 import nibabel as nib
@@ -55,16 +56,12 @@ def write_tsv(path: str | os.PathLike, table: pd.DataFrame) -> None:
 
 def save_arrays(path: str | os.PathLike, record: object) -> None:
     """Save a dataclass whose fields are arrays as an uncompressed .npz, atomically."""
-    from dataclasses import fields
-
     with atomic_path(path) as temporary, open(temporary, "wb") as handle:
         np.savez(handle, **{f.name: getattr(record, f.name) for f in fields(record)})
 
 
 def load_arrays(cls: type, path: str | os.PathLike):
     """Load a dataclass saved by :func:`save_arrays`; a stale or foreign file names itself."""
-    from dataclasses import fields
-
     with np.load(path) as data:
         missing = {f.name for f in fields(cls)} - set(data.files)
         if missing:

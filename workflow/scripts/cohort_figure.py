@@ -3,14 +3,13 @@ import sys
 
 sys.path.insert(0, f"{snakemake.scriptdir}/../../src")  # the library, also in --sdm conda envs
 
-import pandas as pd
-
+from neuroicl.data.cohort import read_participants
 from neuroicl.io import atomic_path
 from neuroicl.logs import to_file
 from neuroicl.plots.cohort import cohort_figure
 
 log = to_file(snakemake.log[0])
-participants = pd.read_csv(snakemake.input.participants, sep="\t", dtype={"participant_id": str})
+participants = read_participants(snakemake.input.participants)
 paths = iter(snakemake.input.images)
 images = {(s, m): next(paths) for s in snakemake.params.subjects for m in snakemake.params.modalities}
 with atomic_path(snakemake.output[0]) as temporary:

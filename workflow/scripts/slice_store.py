@@ -5,13 +5,12 @@ sys.path.insert(0, f"{snakemake.scriptdir}/../../src")  # the library, also in -
 
 from pathlib import Path
 
-import pandas as pd
-
+from neuroicl.data.cohort import read_participants
 from neuroicl.logs import to_file
 from neuroicl.preprocess.slices import gather
 
 log = to_file(snakemake.log[0])
-participants = pd.read_csv(snakemake.input.participants, sep="\t", dtype={"participant_id": str})
+participants = read_participants(snakemake.input.participants)
 files = {Path(path).stem: path for path in snakemake.input.slices}
 sites = dict(zip(participants["participant_id"], participants["site"], strict=True))
 index = gather(files, sites, list(snakemake.params.modalities), str(Path(snakemake.output.index).parent))

@@ -21,10 +21,21 @@ from scipy import ndimage
 from neuroicl.data import contrast, geometry
 from neuroicl.data import labels as L
 from neuroicl.data.anatomy import Anatomy
+from neuroicl.io import write_json, write_nifti
 
 _SEXES = ("F", "M")
 _SEX_SCALE = {"F": 0.96, "M": 1.03}  # head/brain size by sex (relative to MNI)
 _PURPOSE_PARTICIPANTS, _PURPOSE_SUBJECT, _PURPOSE_SITE = 0, 1, 2
+
+# Per label value (uint8): its tissue row in contrast.MEANS (air: a zero row appended at the end)
+# and its texture amplitude. Fixed by the label scheme, so derived once.
+_AIR_TISSUE = len(contrast.TISSUES)
+_TISSUE_OF_LABEL = np.full(256, _AIR_TISSUE, dtype=np.intp)
+_TEXTURE_OF_LABEL = np.full(256, contrast.BRAIN_TEXTURE, dtype=np.float32)
+_TEXTURE_OF_LABEL[0] = 0
+for _label in L.LABELS:
+    _TISSUE_OF_LABEL[_label.index] = contrast.TISSUES.index(_label.tissue)
+    _TEXTURE_OF_LABEL[_label.index] = contrast.TEXTURE.get(_label.tissue, contrast.BRAIN_TEXTURE)
 
 
 @dataclass(frozen=True)
@@ -275,17 +286,11 @@ def render_subject(params: SubjectParams, spec: CohortSpec, anatomy: Anatomy) ->
 
     bias = _bias_field(params.bias_coefficients, shape)
     rng = np.random.default_rng(params.noise_seed)
-    tissue_of = {label.index: contrast.TISSUES.index(label.tissue) for label in L.LABELS}
-    texture = np.full(256, contrast.BRAIN_TEXTURE, dtype=np.float32)
-    texture[0] = 0
-    for label in L.LABELS:
-        texture[label.index] = contrast.TEXTURE.get(label.tissue, contrast.BRAIN_TEXTURE)
-    texture_map = 1 + texture[dseg] * modulation[3]
+    texture_map = 1 + _TEXTURE_OF_LABEL[dseg] * modulation[3]
+    means = np.vstack([params.tissue_means, np.zeros((1, len(contrast.MODALITIES)))]).astype(np.float32)  # + air
     images = {}
     for modality in spec.modalities:
-        lut = np.zeros(256, dtype=np.float32)
-        for label_index, tissue in tissue_of.items():
-            lut[label_index] = params.tissue_means[tissue, contrast.MODALITIES.index(modality)]
+        lut = means[_TISSUE_OF_LABEL, contrast.MODALITIES.index(modality)]
         clean = ndimage.gaussian_filter(np.clip(lut[dseg] * texture_map, 0, None), sigma=0.5)  # partial volume
         signal = clean * bias
         sigma = params.site.noise
@@ -298,9 +303,8 @@ def render_subject(params: SubjectParams, spec: CohortSpec, anatomy: Anatomy) ->
 
 
 def write_subject(subject: Subject, params: SubjectParams, paths: dict[str, str]) -> None:
-    """Write images (int16 scanner units, 1000 = WM on T1w ≈ 800) and truth files, each atomically."""
-    from neuroicl.io import write_json, write_nifti
-
+    """Write images (int16 scanner units: 1000 per unit of relative intensity, WM on T1w ≈ 800) and
+    truth files, each atomically."""
     for modality, image in subject.images.items():
         write_nifti(paths[modality], np.clip(np.round(image * 1000), 0, 32767).astype(np.int16), subject.affine)
     write_nifti(paths["dseg"], subject.dseg, subject.affine)
@@ -321,9 +325,14 @@ def write_subject(subject: Subject, params: SubjectParams, paths: dict[str, str]
     )
 
 
+def read_participants(path: str) -> pd.DataFrame:
+    """``participants.tsv`` (IDs kept as strings)."""
+    return pd.read_csv(path, sep="\t", dtype={"participant_id": str})
+
+
 def read_participant(path: str, participant_id: str) -> dict:
     """One row of ``participants.tsv`` as a dict; a missing subject is an error naming the file."""
-    table = pd.read_csv(path, sep="\t", dtype={"participant_id": str})
+    table = read_participants(path)
     rows = table[table["participant_id"] == participant_id]
     if len(rows) != 1:
         raise ValueError(f"{path}: expected one row for {participant_id}, found {len(rows)}; rerun the participants rule")

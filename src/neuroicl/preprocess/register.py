@@ -10,7 +10,7 @@ All matrices here are 4×4 world (RAS, mm) transforms.
 from __future__ import annotations
 
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +40,6 @@ class RegistrationSettings:
     smoothing_sigmas: tuple[float, ...] | None = None
     sampling_rate: float = 0.2
     mask_dilation_mm: float | None = 0.0
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.transform not in TRANSFORMS:
@@ -60,7 +59,7 @@ class RegistrationSettings:
             kwargs["aff_shrink_factors"] = tuple(self.shrink_factors)
         if self.smoothing_sigmas is not None:
             kwargs["aff_smoothing_sigmas"] = tuple(self.smoothing_sigmas)
-        return kwargs | self.extra
+        return kwargs
 
 
 def to_ants(ants, data: np.ndarray, affine: np.ndarray):
