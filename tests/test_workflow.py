@@ -38,7 +38,7 @@ def test_snakefmt_is_clean(root):
 
 @pytest.fixture(scope="module")
 def tiny_run(root, tmp_path_factory) -> Path:
-    """`snakemake all` on tests/config/config.yaml (2 subjects), once for this module."""
+    """`snakemake all` on tests/config/config.yaml (3 subjects), once for this module."""
     folder = tmp_path_factory.mktemp("tiny")
     (folder / "config").mkdir()
     shutil.copy(root / "tests" / "config" / "config.yaml", folder / "config" / "config.yaml")
@@ -51,7 +51,7 @@ def tiny_run(root, tmp_path_factory) -> Path:
 def test_cohort_stage_outputs(tiny_run):
     assert (tiny_run / "results" / "figures" / "cohort.png").stat().st_size > 10_000
     participants = pd.read_csv(tiny_run / "resources" / "embedded" / "participants.tsv", sep="\t")
-    assert list(participants["participant_id"]) == ["sub-001", "sub-002"]
+    assert list(participants["participant_id"]) == ["sub-001", "sub-002", "sub-003"]
     t1 = nib.load(tiny_run / "resources" / "embedded" / "sub-002" / "anat" / "sub-002_T1w.nii.gz")
     assert "".join(nib.aff2axcodes(t1.affine)) == "LPS"
     agreement = pd.read_csv(tiny_run / "results" / "data" / "atlas_agreement.tsv", sep="\t")
@@ -69,13 +69,20 @@ def test_model_cost_table(tiny_run):
 def test_preprocessing_outputs(tiny_run):
     store = SliceStore.open(str(tiny_run / "results" / "preprocess" / "embedded" / "slices"))
     assert store.images.shape[1:] == (2, 32, 32)  # M = T1w, FLAIR; coronal [X, Z] of the 6 mm grid
-    assert set(store.index["subject"]) == {"sub-001", "sub-002"}
+    assert set(store.index["subject"]) == {"sub-001", "sub-002", "sub-003"}
     assert store.labels.max() > 0 and store.mask.max() == 1
     qc = pd.read_csv(tiny_run / "results" / "qc" / "embedded_preprocess.tsv", sep="\t")
     assert (qc["skullstrip_dice"] > 0.85).all() and (qc["registration_mean_mm"] < 6).all()
     assert (tiny_run / "results" / "qc" / "embedded" / "sub-001.png").is_file()
     splits = read_splits(str(tiny_run / "results" / "splits" / "embedded.json"))
-    assert sorted(splits["train"] + splits["test"]) == ["sub-001", "sub-002"]
+    assert sorted(splits["train"]) == ["sub-002", "sub-003"] and splits["test"] == ["sub-001"]
+
+
+@pytest.mark.workflow
+def test_task_and_augmentation_figures(tiny_run):
+    for name in ("tasks", "augmentations"):
+        assert (tiny_run / "results" / "figures" / f"{name}.png").stat().st_size > 50_000
+    assert "tasks: ['segmentation'," in (tiny_run / "logs" / "figures" / "tasks.log").read_text()
 
 
 @pytest.mark.workflow

@@ -73,6 +73,13 @@ def get_qc_rows(wildcards):
     )
 
 
+def get_slice_store(wildcards):
+    """The files of the embedded dataset's slice store (a dict for `unpack`)."""
+    folder = f"results/preprocess/{DATASET}/slices"
+    names = ["images.npy", "mask.npy", "labels.npy", "meta.json", "index.tsv"]
+    return {name.split(".")[0]: f"{folder}/{name}" for name in names}
+
+
 def get_final_outputs():
     """Targets of `rule all`; each pipeline stage adds its products here."""
     cohort = [
@@ -89,4 +96,6 @@ def get_final_outputs():
         f"results/preprocess/{DATASET}/slices/index.tsv",
         f"results/qc/{DATASET}_preprocess.tsv",
         f"results/splits/{DATASET}.json",
+        "results/figures/tasks.png",
+        "results/figures/augmentations.png",
     ]

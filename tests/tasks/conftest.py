@@ -1,0 +1,56 @@
+"""A tiny synthetic pool: 6 subjects × 5 slices of 32×32, four modalities, a label map with lateral classes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from neuroicl.tasks.pool import Pool
+
+MODALITIES = ["T1w", "T2w", "PDw", "FLAIR"]
+
+
+def _pool(name: str = "toy", labels: bool = True, subjects: int = 6, slices: int = 5, size: int = 32) -> Pool:
+    """Modality m is a smooth brain with value (m + 1) / 5 plus texture; labels split it into halves and rings."""
+    yy, xx = torch.meshgrid(torch.linspace(-1, 1, size), torch.linspace(-1, 1, size), indexing="ij")
+    radius = (xx.square() + yy.square()).sqrt()
+    brain = radius < 0.7
+    head = radius < 0.9
+    label = torch.zeros(size, size, dtype=torch.uint8)
+    label[brain & (yy < 0)] = 3  # left cortex
+    label[brain & (yy >= 0)] = 4  # right cortex
+    label[brain & (radius < 0.4) & (yy < 0)] = 5
+    label[brain & (radius < 0.4) & (yy >= 0)] = 6
+    label[brain & (radius < 0.15)] = 27
+    n = subjects * slices
+    images = torch.zeros(n, len(MODALITIES), size, size)
+    for m in range(len(MODALITIES)):
+        texture = 0.05 * torch.cos(6 * xx + m) * torch.sin(5 * yy)
+        images[:, m] = torch.where(brain, (m + 1) / 5 + texture + 0.02 * label.float() / 27, 0.3 * head.float())
+    return Pool(
+        name=name,
+        images=images.half(),
+        brain=brain.expand(n, size, size).clone(),
+        labels=(label if labels else torch.zeros_like(label)).expand(n, size, size).clone(),
+        subject=np.repeat(np.arange(subjects), slices),
+        slice=np.tile(np.arange(slices) + 10, subjects),
+        available=np.ones((n, len(MODALITIES)), dtype=bool),
+        subjects=[f"sub-{i:03d}" for i in range(subjects)],
+        modalities=list(MODALITIES),
+        classes=[3, 4, 5, 6, 27] if labels else [],
+    )
+
+
+@pytest.fixture
+def make_pool():
+    """``make_pool(name=..., labels=..., subjects=..., slices=..., size=...)`` builds a :class:`Pool`."""
+    return _pool
+
+
+@pytest.fixture
+def task_config(root):
+    """The ``tasks`` block of the default config."""
+    import yaml
+
+    return yaml.safe_load((root / "config" / "config.yaml").read_text())["tasks"]

@@ -1,0 +1,43 @@
+# Tasks stage: examples of every task and of every task augmentation (Neuralizer supplement C, G).
+
+
+rule task_examples:
+    input:
+        unpack(get_slice_store),
+        splits=f"results/splits/{DATASET}.json",
+    output:
+        report(
+            "results/figures/tasks.png",
+            caption="../report/tasks.rst",
+            category="Tasks",
+        ),
+    log:
+        "logs/figures/tasks.log",
+    conda:
+        "../../envs/train.yaml"
+    params:
+        tasks=config["tasks"],
+        slice_axis=config["preprocess"]["slices"]["axis"],
+    script:
+        "../scripts/task_examples.py"
+
+
+rule augmentation_examples:
+    input:
+        unpack(get_slice_store),
+        splits=f"results/splits/{DATASET}.json",
+    output:
+        report(
+            "results/figures/augmentations.png",
+            caption="../report/augmentations.rst",
+            category="Tasks",
+        ),
+    log:
+        "logs/figures/augmentations.log",
+    conda:
+        "../../envs/train.yaml"
+    params:
+        tasks=config["tasks"],
+        slice_axis=config["preprocess"]["slices"]["axis"],
+    script:
+        "../scripts/augmentation_examples.py"
