@@ -8,7 +8,6 @@ from neuroicl.tasks.base import TASKS, build_tasks
 from neuroicl.tasks.episodes import ContextSettings, EpisodeSampler
 from neuroicl.tasks.synthesize import synthesize
 
-ALL = sorted(TASKS) if TASKS else None
 ZERO = {
     "denoising": {"sigma": [0.0, 0.0], "bias_magnitude": [0.0, 0.0]},
     "super_resolution": {"factor": [1.0, 1.0]},

@@ -138,7 +138,7 @@ def test_plans_are_deterministic_by_seed(make_pool):
     sampler = _sampler([make_pool()])
     one = sampler.sample(np.random.default_rng(12), 8)
     two = sampler.sample(np.random.default_rng(12), 8)
-    assert all(a.task == b.task and (a.rows == b.rows).all() and (a.inputs == b.inputs).all() for a, b in zip(one, two))
+    assert all(a.task == b.task and (a.rows == b.rows).all() and (a.inputs == b.inputs).all() for a, b in zip(one, two, strict=True))
 
 
 def test_truncated_context_is_a_prefix(make_pool):

@@ -220,6 +220,17 @@ def apply_motion(images: Tensor, params: MotionParams) -> Tensor:
     n, c, h, w = images.shape
     if params.angles.shape[0] != n:
         raise ValueError(f"params must describe N = {n} items, got angles of shape {tuple(params.angles.shape)}")
+    if images.device.type == "cpu" and c > 1:  # skip all-zero channel planes (on a GPU that would need a host sync)
+        planes = images.reshape(n * c, 1, h, w)
+        keep = torch.nonzero(planes.flatten(1).ne(0).any(1)).flatten()
+        if len(keep) < n * c:
+            def per_plane(value: Tensor) -> Tensor:
+                return value.repeat_interleave(c, dim=0)[keep]
+
+            sub = MotionParams(per_plane(params.angles), per_plane(params.shifts), per_plane(params.times))
+            out = torch.zeros_like(planes)
+            out[keep] = apply_motion(planes[keep], sub)
+            return out.reshape(n, c, h, w)
     device = images.device
     options = {"device": device, "dtype": torch.float32}
     angles, shifts, times = params.angles.to(**options), params.shifts.to(**options), params.times.to(**options)

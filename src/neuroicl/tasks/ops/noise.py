@@ -72,8 +72,8 @@ def apply_noise(images: Tensor, sigma: Tensor, fields: tuple[Tensor, Tensor], ri
         shapes = [tuple(f.shape) for f in fields]
         raise ValueError(f"fields must be two tensors of the images' shape {tuple(images.shape)}, got {shapes}")
     scale = sigma.to(images)[:, None, None, None]
-    real = images + scale * fields[0].to(images)
-    magnitude = torch.sqrt(real.square() + (scale * fields[1].to(images)).square())
+    real = torch.addcmul(images, scale, fields[0].to(images))
+    magnitude = torch.hypot(real, scale * fields[1].to(images))
     noisy = torch.where(rician.to(images.device)[:, None, None, None], magnitude, real)
     used = images.ne(0).any(dim=-1, keepdim=True).any(dim=-2, keepdim=True)  # [N, C, 1, 1]
     return torch.where(used, noisy, torch.zeros_like(noisy))
