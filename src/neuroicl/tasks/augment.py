@@ -26,7 +26,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from neuroicl.tasks.base import Items, NoSettings, Params, Task, build_settings, check_range, uniform
+from neuroicl.tasks.base import N_LABELS, Items, NoSettings, Params, Task, build_settings, check_range, uniform
 from neuroicl.tasks.ops import morphology, spatial
 from neuroicl.tasks.ops.intensity import (
     apply_intensity_mapping,
@@ -38,7 +38,6 @@ from neuroicl.tasks.ops.intensity import (
 )
 
 GROUPS = ("mask", "intensity", "channel", "spatial")
-N_LABELS = 256
 
 
 class Augmentation:
@@ -301,9 +300,6 @@ class RandomFlip(_SpatialAugmentation):
     """Left–right (sagittal-plane) flip; ``state['flip_dim']`` says which image axis is left–right."""
 
     name = "random_flip"
-
-    def sample(self, n: int, generator: torch.Generator) -> Params:
-        return {}
 
     def apply(self, state: Items, params: Params) -> Items:
         dim = int(state["flip_dim"])

@@ -32,6 +32,8 @@ Items = dict[str, Tensor]
 Params = dict[str, Tensor]
 
 OUTPUTS = ("mask", "image", "aligned")
+#: Number of label ids a label map may hold (uint8): the size of per-class lookup tables.
+N_LABELS = 256
 
 
 @dataclasses.dataclass(frozen=True)

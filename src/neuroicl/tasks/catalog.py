@@ -12,12 +12,20 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from neuroicl.tasks.base import Items, Params, Task, all_channels, check_range, register, replicate, uniform
+from neuroicl.tasks.base import (
+    N_LABELS,
+    Items,
+    Params,
+    Task,
+    all_channels,
+    check_range,
+    register,
+    replicate,
+    uniform,
+)
 from neuroicl.tasks.ops import kspace, noise, perlin, resample
 from neuroicl.tasks.ops.intensity import sample_synthetic_modality, synthetic_image
 
-#: Number of label ids a label map may hold (uint8).
-N_LABELS = 256
 #: Labels 1..26 of :mod:`neuroicl.data.labels` come in left/right pairs.
 LATERAL_MAX = 26
 

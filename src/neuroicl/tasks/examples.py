@@ -5,6 +5,7 @@ Targets come from the test split and contexts from the training split, as in eva
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -80,7 +81,7 @@ def augmentation_examples(setup: TaskSetup, seed: int, context_size: int = 1) ->
             rows[f"tree {draw + 1}"] = (setup.tree, setup.tree.sample_plan(task, has_labels, omit, rng))
         out[name] = {}
         for key, (tree, plan) in rows.items():
-            planned = type(episode)(**{**episode.__dict__, "augmentations": plan})
+            planned = replace(episode, augmentations=plan)
             generator = torch.Generator().manual_seed(seed)
             out[name][key] = synthesize(setup.sampler.pools, [planned], setup.tasks, tree, generator, setup.flip_dim)
     return out
