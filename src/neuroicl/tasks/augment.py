@@ -26,7 +26,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from neuroicl.tasks.base import N_LABELS, Items, NoSettings, Params, Task, build_settings, check_range, uniform
+from neuroicl.tasks.base import N_LABELS, Items, NoSettings, Params, Task, build_settings, chance, check_range, uniform
+from neuroicl.tasks.catalog import SyntheticSettings
 from neuroicl.tasks.ops import morphology, spatial
 from neuroicl.tasks.ops.intensity import (
     apply_intensity_mapping,
@@ -144,13 +145,6 @@ class IntensityMapping(Augmentation):
         return {"images": apply_intensity_mapping(state["images"], params["values"], params["bins"])}
 
 
-@dataclass(frozen=True)
-class SyntheticSettings:
-    """``std``: range of the per-class intensity standard deviation."""
-
-    std: tuple[float, float] = (0.0, 0.1)
-
-
 @register
 class SyntheticModality(Augmentation):
     """One used input channel is replaced by a synthetic modality drawn from the label map (skull kept)."""
@@ -222,7 +216,7 @@ class DuplicateChannels(_ChannelAugmentation):
     name, Settings = "duplicate_channels", DuplicateSettings
 
     def sample(self, n: int, generator: torch.Generator) -> Params:
-        fill = uniform(3 * n, (0.0, 1.0), generator).view(n, 3) < self.settings.p
+        fill = chance(3 * n, self.settings.p, generator).view(n, 3)
         return {"fill": fill, "pick": uniform(3 * n, (0.0, 1.0), generator).view(n, 3)}
 
     def apply(self, state: Items, params: Params) -> Items:

@@ -121,6 +121,11 @@ def uniform(n: int, bounds: tuple[float, float], generator: torch.Generator) -> 
     return bounds[0] + (bounds[1] - bounds[0]) * u
 
 
+def chance(n: int, probability: float, generator: torch.Generator) -> Tensor:
+    """``[n]`` bool draws, each True with ``probability``, on ``generator.device``."""
+    return uniform(n, (0.0, 1.0), generator) < probability
+
+
 def replicate(image: Tensor) -> Tensor:
     """``[N, H, W] -> [N, 3, H, W]`` (float)."""
     return image[:, None].float().expand(-1, 3, -1, -1).contiguous()

@@ -18,6 +18,7 @@ from neuroicl.tasks.base import (
     Params,
     Task,
     all_channels,
+    chance,
     check_range,
     register,
     replicate,
@@ -181,8 +182,8 @@ class SuperResolution(Task):
 
     def sample(self, n: int, generator: torch.Generator) -> Params:
         factor = uniform(n, self.settings.factor, generator)
-        one_axis = uniform(n, (0.0, 1.0), generator) < self.settings.one_axis_probability
-        axis_h = uniform(n, (0.0, 1.0), generator) < 0.5
+        one_axis = chance(n, self.settings.one_axis_probability, generator)
+        axis_h = chance(n, 0.5, generator)
         ones = torch.ones_like(factor)
         factor_h = torch.where(one_axis & ~axis_h, ones, factor)
         factor_w = torch.where(one_axis & axis_h, ones, factor)
@@ -263,7 +264,7 @@ class UndersamplingReconstruction(Task):
         choice = torch.randint(len(self.settings.accelerations), (n,), generator=generator, device=generator.device)
         acceleration = torch.tensor(self.settings.accelerations, device=generator.device)[choice]
         center = torch.tensor(self.settings.center_fractions, device=generator.device)[choice]
-        equispaced = uniform(n, (0.0, 1.0), generator) < self.settings.equispaced_probability
+        equispaced = chance(n, self.settings.equispaced_probability, generator)
         return {"acceleration": acceleration, "center_fraction": center, "equispaced": equispaced}
 
     def sample_items(self, params: Params, items: Items, generator: torch.Generator) -> Params:
@@ -305,7 +306,7 @@ class Denoising(Task):
     def sample(self, n: int, generator: torch.Generator) -> Params:
         return {
             "sigma": uniform(n, self.settings.sigma, generator),
-            "rician": uniform(n, (0.0, 1.0), generator) < self.settings.rician_probability,
+            "rician": chance(n, self.settings.rician_probability, generator),
             "bias": uniform(n, self.settings.bias_magnitude, generator),
         }
 

@@ -12,7 +12,7 @@ import numpy as np
 import torch
 
 from neuroicl.preprocess.slices import SliceStore
-from neuroicl.tasks.augment import AUGMENTATIONS, AugmentationTree
+from neuroicl.tasks.augment import AUGMENTATIONS, AugmentationTree, Node
 from neuroicl.tasks.pool import Pool
 from neuroicl.tasks.setup import TaskSetup, build
 from neuroicl.tasks.synthesize import Batch, synthesize
@@ -73,10 +73,9 @@ def augmentation_examples(setup: TaskSetup, seed: int, context_size: int = 1) ->
         omit = setup.sampler.omit.get(name, set())
         rows: dict[str, tuple[AugmentationTree | None, tuple[str, ...]]] = {"none": (None, ())}
         for leaf, cls in AUGMENTATIONS.items():
-            single = AugmentationTree.from_config({"tree": {cls.group: {"op": leaf}}, "settings": {}})
-            single = AugmentationTree(single.groups, {leaf: setup.tree.leaves.get(leaf, single.leaves[leaf])})
-            if leaf not in omit and single.leaves[leaf].applies(task, has_labels):
-                rows[leaf] = (single, (leaf,))
+            op = setup.tree.leaves.get(leaf) or cls()  # the configured settings where the tree has the leaf
+            if leaf not in omit and op.applies(task, has_labels):
+                rows[leaf] = (AugmentationTree({cls.group: Node(leaf, 1.0)}, {leaf: op}), (leaf,))
         for draw in range(3):
             rows[f"tree {draw + 1}"] = (setup.tree, setup.tree.sample_plan(task, has_labels, omit, rng))
         out[name] = {}

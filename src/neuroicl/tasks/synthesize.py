@@ -91,9 +91,14 @@ def _items(episodes: list[int], per: int, device: torch.device) -> Tensor:
     return (torch.as_tensor(episodes, device=device)[:, None] * per + torch.arange(per, device=device)).flatten()
 
 
+def _subset(state: Items, index: Tensor) -> Items:
+    """The items ``index`` of ``state`` (0-dim entries, such as ``flip_dim``, are shared)."""
+    return {k: v[index] if v.dim() else v for k, v in state.items()}
+
+
 def _run(op: Augmentation, chosen: list[int], state: Items, per: int, generator: torch.Generator) -> None:
     index = _items(chosen, per, generator.device)
-    part = {k: v[index] if v.dim() else v for k, v in state.items()}
+    part = _subset(state, index)
     params = _expand(op.sample(len(chosen), generator), per)
     params |= op.sample_items(params, part, generator)
     for key, value in op.apply(part, params).items():
@@ -137,7 +142,7 @@ def synthesize(
         task = tasks[name]
         chosen = [i for i, e in enumerate(episodes) if e.task == name]
         index = _items(chosen, per, device)
-        part = {k: v[index] if v.dim() else v for k, v in state.items()}
+        part = _subset(state, index)
         params = task.choice_params([episodes[i].choice for i in chosen], device) | task.sample(len(chosen), generator)
         params = _expand(params, per)
         params |= task.sample_items(params, part, generator)
