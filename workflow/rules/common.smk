@@ -7,8 +7,10 @@ from snakemake.utils import validate
 # (the scripts do the same for jobs in --sdm conda environments).
 sys.path.insert(0, str(Path(workflow.basedir).parent / "src"))
 
-from neuroicl.data.cohort import CohortSpec
+from neuroicl.data.cohort import CohortSpec, sample_participants
 from neuroicl.data.reference import resolve_reference
+from neuroicl.runs import catalogue
+from neuroicl.splits import make_splits
 
 validate(config, schema="../schemas/config.schema.yaml")
 
@@ -16,11 +18,22 @@ REFERENCE = resolve_reference(config["reference"])
 COHORT = CohortSpec.from_config(config["cohort"])
 DATASET = "embedded"
 SUBJECTS = COHORT.subject_ids()
+# The split is a pipeline output; its size is known now (same function, same participants).
+N_TRAIN = len(
+    make_splits(
+        sample_participants(COHORT),
+        config["splits"]["fractions"],
+        config["splits"]["seed"],
+    )["train"]
+)
+RUNS = catalogue(config, N_TRAIN)
+TRAINED = [run.name for run in RUNS if run.trained]
 
 
 wildcard_constraints:
     subject="|".join(SUBJECTS),
     dataset=DATASET,
+    run="|".join(run.name for run in RUNS),
 
 
 def get_reference_files(wildcards):
@@ -80,6 +93,37 @@ def get_slice_store(wildcards):
     return {name.split(".")[0]: f"{folder}/{name}" for name in names}
 
 
+def get_run_inputs(wildcards):
+    """Slice store and splits, plus the model file when the run is trained (a dict for `unpack`)."""
+    inputs = {**get_slice_store(wildcards), "splits": f"results/splits/{DATASET}.json"}
+    if wildcards.run in TRAINED:
+        inputs["model"] = f"results/train/{wildcards.run}/model.pt"
+    return inputs
+
+
+def run_config():
+    """The config blocks training and evaluation read (their change reruns the jobs)."""
+    keys = ["tasks", "training", "evaluation"]
+    return {
+        **{key: config[key] for key in keys},
+        "models": {"hyperparameters": config["models"]["hyperparameters"]},
+        "preprocess": {"slices": config["preprocess"]["slices"]},
+    }
+
+
+PAPER_OUTPUTS = [
+    "results/metrics/all.csv",
+    "results/tables/table4.csv",
+    "results/tables/table4.md",
+    "results/tables/table4.tex",
+    "results/figures/fig4.pdf",
+    "results/figures/fig4.png",
+    "results/figures/fig12.pdf",
+    "results/figures/fig12.png",
+    *[f"results/figures/fig{n}.{ext}" for n in (6, 7, 8) for ext in ("pdf", "png")],
+]
+
+
 def get_final_outputs():
     """Targets of `rule all`; each pipeline stage adds its products here."""
     cohort = [
@@ -98,4 +142,5 @@ def get_final_outputs():
         f"results/splits/{DATASET}.json",
         "results/figures/tasks.png",
         "results/figures/augmentations.png",
+        *PAPER_OUTPUTS,
     ]

@@ -127,11 +127,14 @@ class EpisodeSampler:
         choice: tuple[int, ...] | None = None,
         augment: bool = True,
         context_pools: list[int] | None = None,
+        modalities: tuple[list[str], str | None] | None = None,
     ) -> Episode:
         """One episode of ``task_name``.
 
         ``target`` fixes (pool, row) and ``choice`` the task's choice; ``context_pools`` restricts
         where context items come from (evaluation: a test-split target, training-split contexts).
+        ``modalities`` = (input modality names, separate target modality or None) fixes the
+        modalities of the target *and* of every context item (evaluation cases).
         Pools with the same ``name`` are one dataset for the dataset mix.
         """
         task = self.tasks[task_name]
@@ -145,12 +148,16 @@ class EpisodeSampler:
             target = (pool_index, int(rows[rng.integers(len(rows))]))
         pool_index, row = target
         pool = self.pools[pool_index]
-        inputs, target_modality = self._modalities(rng, task, pool, row)
+        if modalities is None:
+            inputs, target_modality = self._modalities(rng, task, pool, row)
+        else:
+            inputs, target_modality = _fixed_modalities(pool, row, *modalities)
         items = [(pool_index, row, inputs, target_modality)]
         sources = valid if context_pools is None else [i for i in context_pools if i in valid]
         if not sources:
             raise ValueError(f"task {task_name!r}: none of the context pools {context_pools} can provide it")
-        items += self._context(rng, task, sources, target, context_size, inputs, target_modality)
+        shared = task.shared_modalities or modalities is not None
+        items += self._context(rng, task, sources, target, context_size, inputs, target_modality, shared)
         if choice is None:
             choice = task.choose(rng, pool.classes)
         plan: tuple[str, ...] = ()
@@ -195,6 +202,7 @@ class EpisodeSampler:
         n: int,
         inputs: np.ndarray,
         target_modality: int,
+        shared: bool,
     ) -> list[tuple[int, int, np.ndarray, int]]:
         target_pool, target_row = target
         source = self.pools[target_pool]
@@ -210,7 +218,7 @@ class EpisodeSampler:
             subject = source.subjects[source.subject[target_row]]
             if pool.name == source.name and subject in pool.subjects:  # never the target's own subject
                 ok &= pool.subject != pool.subjects.index(subject)
-            if task.shared_modalities:
+            if shared:
                 wanted = [pool.modalities.index(m) for m in needed if m in pool.modalities]
                 ok &= pool.available[:, wanted].all(1) if len(wanted) == len(needed) else False
             else:
@@ -223,7 +231,7 @@ class EpisodeSampler:
                     f"{needed}; widen tasks.context.slice_window or add subjects"
                 )
             for row in self._pick_rows(rng, pool, candidates, int((pool_of_item == pool_index).sum())):
-                if task.shared_modalities:
+                if shared:
                     channels = np.array([pool.modalities.index(source.modalities[m]) if m >= 0 else -1 for m in inputs])
                     out = pool.modalities.index(needed[-1]) if target_modality >= 0 else -1
                 else:
@@ -242,6 +250,17 @@ class EpisodeSampler:
             own = candidates[pool.subject[candidates] == subject]
             rows.append(int(own[rng.integers(len(own))]))
         return rows
+
+
+def _fixed_modalities(pool: Pool, row: int, inputs: list[str], target: str | None) -> tuple[np.ndarray, int]:
+    """Input channel indices ``[3]`` and target index of fixed modality names, checked against the row."""
+    wanted = [*inputs, *([target] if target else [])]
+    missing = [m for m in wanted if m not in pool.modalities or not pool.available[row, pool.modalities.index(m)]]
+    if missing or not 1 <= len(inputs) <= 3:
+        raise ValueError(f"pool {pool.name!r} row {row}: modalities {missing or inputs} not available (1-3 inputs)")
+    channels = np.full(3, -1)
+    channels[: len(inputs)] = [pool.modalities.index(m) for m in inputs]
+    return channels, pool.modalities.index(target) if target else -1
 
 
 def stable_seed(*parts: object) -> int:

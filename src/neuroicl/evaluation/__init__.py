@@ -1,0 +1,1 @@
+"""Evaluation of every run on the same test targets and contexts (cases, scoring, tidy metrics)."""

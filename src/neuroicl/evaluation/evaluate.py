@@ -1,0 +1,215 @@
+"""Score a predictor on the test targets: the same inputs and contexts for every model.
+
+For each task, test subject, case (:mod:`.cases`) and repeat, one episode is planned from a seed of
+``(dataset, subject, task, case, repeat)`` — target slice from the test split, up to
+``max(context_sizes)`` context items from the training split — and synthesised without
+augmentation, per (task, subject) group with a seed of its own, on the CPU. Every context size L
+uses the first L items of that one draw (nested context sets). So a run evaluating only one task
+sees exactly the inputs that every other run sees for it.
+
+Output: a tidy long table, one row per target × context size × metric (columns :data:`COLUMNS`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import Tensor
+from tqdm.auto import tqdm
+
+from neuroicl.evaluation.cases import Case, EvalSettings, cases_for
+from neuroicl.metrics import PRIMARY, score
+from neuroicl.models.factory import build_model
+from neuroicl.models.losses import objective_for
+from neuroicl.preprocess.slices import SliceStore
+from neuroicl.runs import Run
+from neuroicl.tasks.episodes import Episode, stable_seed
+from neuroicl.tasks.pool import Pool
+from neuroicl.tasks.setup import TaskSetup, build
+from neuroicl.tasks.synthesize import Batch, synthesize
+from neuroicl.training.runner import load_networks
+
+COLUMNS = [
+    "run", "model", "variant", "train_subjects", "all_subjects", "task", "family", "dataset", "subject", "slice",
+    "repeat", "context_size", "modality", "target_modality", "label", "metric", "value",
+]  # fmt: skip
+
+#: ``predict(target_in [B,3,H,W], context_in, context_out [B,L,3,H,W], family, label) -> [B,3,H,W]``
+#: in output space (probabilities for masks).
+PredictFn = Callable[[Tensor, Tensor, Tensor, str, str], Tensor]
+
+TRAIN_POOL, TEST_POOL = 0, 1
+
+
+def evaluation_setup(config: dict[str, Any], store: SliceStore, splits: dict[str, list[str]], dataset: str) -> TaskSetup:
+    """Pools ``[train, test]`` of ``dataset`` on the CPU (synthesis there is the same on every machine)."""
+    for part in ("train", "test"):
+        if not splits.get(part):
+            raise ValueError(f"the {part} split is empty; evaluation needs training contexts and test targets")
+    pools = [Pool.from_store(dataset, store, splits[part]) for part in ("train", "test")]
+    return build(config["tasks"], pools, config["preprocess"]["slices"]["axis"])
+
+
+def predictor(run: Run, config: dict[str, Any], model_path: str | None, device: torch.device | str) -> PredictFn:
+    """The :data:`PredictFn` of ``run``: its trained networks (by label), the floor, or the identity."""
+    if run.model == "identity":
+        return lambda target_in, context_in, context_out, family, label: target_in
+    if not run.trained:
+        model = build_model(run.model, device=device, **config["models"]["hyperparameters"][run.model])
+        return lambda t, ci, co, family, label: model.predict(t, ci, co, objective_for(family))
+    if model_path is None:
+        raise ValueError(f"run {run.name!r} is trained: its model file is needed")
+    networks = load_networks(model_path, device)
+
+    def predict(target_in: Tensor, context_in: Tensor, context_out: Tensor, family: str, label: str) -> Tensor:
+        network = networks[label] if label in networks else networks[""]
+        return network.predict(target_in, context_in, context_out, objective_for(family))
+
+    return predict
+
+
+@dataclass(frozen=True)
+class Target:
+    """One scored target: its case, where it comes from, and its episode (largest context)."""
+
+    case: Case
+    subject: str
+    slice: int
+    repeat: int
+    episode: Episode
+
+
+def plan(setup: TaskSetup, task: str, subject: str, settings: EvalSettings, dataset: str) -> list[Target]:
+    """The targets of one task and test subject (pools: ``[train, test]``), in case and repeat order."""
+    test = setup.sampler.pools[TEST_POOL]
+    code = test.subjects.index(subject)
+    own = np.flatnonzero(test.subject == code)
+    labels = test.labels[torch.as_tensor(own, device=test.labels.device)].long().cpu()
+    targets = []
+    for case in cases_for(task, test.modalities, settings):
+        rows = own
+        if case.choice:
+            area = torch.isin(labels, torch.tensor(case.choice)).flatten(1).sum(1).numpy()
+            rows = own[area >= settings.min_label_pixels]
+            if len(rows) == 0:
+                continue  # the class is not visible in this subject's slices
+        for repeat in range(settings.repeats):
+            rng = np.random.default_rng(stable_seed(dataset, subject, task, case.key, repeat))
+            row = int(rows[rng.integers(len(rows))])
+            episode = setup.sampler.episode(
+                rng, task, settings.max_context, target=(TEST_POOL, row), choice=case.choice, augment=False,
+                context_pools=[TRAIN_POOL], modalities=case.modalities,
+            )
+            targets.append(Target(case, subject, int(test.slice[row]), repeat, episode))
+    return targets
+
+
+def groups(setup: TaskSetup, tasks: list[str], settings: EvalSettings, dataset: str) -> Iterator[tuple[list[Target], Batch]]:
+    """(targets, synthesised batch) per task and test subject, always the same for the same data and config."""
+    for task in tasks:
+        for subject in setup.sampler.pools[TEST_POOL].subjects:
+            targets = plan(setup, task, subject, settings, dataset)
+            if not targets:
+                continue
+            generator = torch.Generator().manual_seed(stable_seed(dataset, task, subject, "synthesis"))
+            batch = synthesize(setup.sampler.pools, [t.episode for t in targets], setup.tasks, None, generator,
+                               setup.flip_dim)
+            yield targets, batch
+
+
+def evaluate(
+    predict: PredictFn,
+    setup: TaskSetup,
+    tasks: list[str],
+    settings: EvalSettings,
+    dataset: str,
+    run: dict[str, Any],
+    *,
+    in_context: bool = True,
+    device: torch.device | str = "cpu",
+    keep_samples: bool = False,
+    progress: bool = True,
+) -> tuple[pd.DataFrame, dict[str, np.ndarray] | None]:
+    """Score ``predict`` on ``tasks``; return the tidy metrics and (``keep_samples``) qualitative samples.
+
+    ``run`` gives the identifying columns (run, model, variant, train_subjects, all_subjects).
+    A predictor that ignores the context (``in_context=False``) is scored once per target with an
+    empty ``context_size``.
+    """
+    sizes: list[int | None] = list(settings.context_sizes) if in_context else [None]
+    records: list[dict[str, Any]] = []
+    kept: dict[str, list] = {}
+    per_task: dict[str, int] = {}
+    bar = tqdm(list(groups(setup, tasks, settings, dataset)), desc=f"evaluate {run['run']}", disable=not progress)
+    with torch.inference_mode():
+        for targets, batch in bar:
+            family = batch.families[0]
+            for size in sizes:
+                length = size or 0
+                for start in range(0, len(targets), settings.batch_size):
+                    part = slice(start, start + settings.batch_size)
+                    chunk = targets[part]
+                    labels = {t.case.label for t in chunk}
+                    pred = _predict(predict, batch, part, length, family, chunk, labels, device)
+                    metrics = score(family, pred, batch.target_out[part], batch.active[part])
+                    for name, values in metrics.items():
+                        for target, value in zip(chunk, values.tolist(), strict=True):
+                            records.append(_record(run, target, family, dataset, size, name, value))
+                    if keep_samples and size in (None, min(settings.context_pairs, settings.max_context)):
+                        _keep(kept, per_task, settings, batch, part, pred, metrics[PRIMARY[family]], chunk, length)
+    table = pd.DataFrame.from_records(records, columns=COLUMNS)
+    samples = {k: np.stack(v) if k != "context_size" else np.array(v) for k, v in kept.items()} if keep_samples else None
+    return table, samples
+
+
+def _predict(predict: PredictFn, batch: Batch, part: slice, length: int, family: str, chunk: list[Target],
+             labels: set[str], device: torch.device | str) -> Tensor:
+    """Predictions of one chunk (split by label where the predictor needs it)."""
+    args = [batch.target_in[part], batch.context_in[part, :length], batch.context_out[part, :length]]
+    args = [a.to(device) for a in args]
+    if len(labels) == 1:
+        return predict(*args, family, labels.pop()).float().cpu()
+    out = torch.empty_like(batch.target_out[part])
+    names = np.array([t.case.label for t in chunk])
+    for label in sorted(labels):
+        index = torch.as_tensor(np.flatnonzero(names == label))
+        out[index] = predict(*(a[index.to(a.device)] for a in args), family, label).float().cpu()
+    return out
+
+
+def _record(run: dict[str, Any], target: Target, family: str, dataset: str, size: int | None, metric: str,
+            value: float) -> dict[str, Any]:
+    case = target.case
+    return {
+        **run, "task": case.task, "family": family, "dataset": dataset, "subject": target.subject,
+        "slice": target.slice, "repeat": target.repeat, "context_size": size, "modality": case.modality,
+        "target_modality": case.target_modality or "", "label": case.label, "metric": metric, "value": value,
+    }  # fmt: skip
+
+
+def _keep(kept: dict[str, list], per_task: dict[str, int], settings: EvalSettings, batch: Batch, part: slice,
+          pred: Tensor, primary: Tensor, chunk: list[Target], length: int) -> None:
+    """Keep the first ``settings.samples`` targets of each task for the qualitative figures."""
+    for i, target in enumerate(chunk):
+        task = target.case.task
+        if per_task.get(task, 0) >= settings.samples:
+            continue
+        per_task[task] = per_task.get(task, 0) + 1
+        j = part.start + i
+        pairs = min(length, settings.context_pairs)
+        values = {
+            "target_in": batch.target_in[j], "target_out": batch.target_out[j], "prediction": pred[i],
+            "context_in": batch.context_in[j, :pairs], "context_out": batch.context_out[j, :pairs],
+            "active": batch.active[j],
+        }  # fmt: skip
+        for key, value in values.items():
+            kept.setdefault(key, []).append(value.float().cpu().numpy() if key != "active" else value.cpu().numpy())
+        kept.setdefault("task", []).append(task)
+        kept.setdefault("modality", []).append(target.case.modality)
+        kept.setdefault("score", []).append(float(primary[i]))
+        kept.setdefault("context_size", []).append(length)

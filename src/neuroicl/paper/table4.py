@@ -1,0 +1,200 @@
+"""Table 4 of the supplement: each model's score per task against the size of the train/context set.
+
+The input is the tidy metrics table of the evaluation (one CSV, long format, one score per row), columns:
+
+- ``run`` (e.g. ``neuralizer-seen``, ``unet-segmentation-n4``), ``model`` (``neuralizer``, ``unet``,
+  ``universeg``, ``context_mean``, ``identity``), ``variant`` (the legend name: ``Neuralizer-seen``,
+  ``Neuralizer-unseen``, ``U-Net``, ``UniverSeg``, ``Floor``, ``Identity``);
+- ``train_subjects`` (int: training subjects of the model) and ``all_subjects`` (bool: that is all of them);
+- ``task`` (one of :data:`TASKS`), ``family`` (``segmentation``, ``skull_strip``, ``reconstruction``,
+  ``transfer``), ``dataset``, ``subject``, ``slice``, ``repeat``;
+- ``context_size`` (int ≥ 1; empty for models whose prediction ignores the context: U-Net, Identity);
+- ``modality`` (input modalities joined by ``+``), ``target_modality`` (modality transfer only),
+  ``label`` (segmentation class only);
+- ``metric`` (``dice``, ``psnr``, ``ssim``, ``mae``) and ``value``.
+
+The x-axis is "the size of the train/context set" (Fig. 4, Table 4): ``context_size`` for in-context rows,
+``train_subjects`` for trained models (``all`` when ``all_subjects``, sorted after every number), none for
+Identity (a reference line in the figures, one ``—`` row in the table). Only the primary metric of each task
+family is kept (Dice for masks, PSNR otherwise). Scores are first averaged within each subject (over repeats,
+slices, labels and modalities), then summarized as mean ± std (ddof = 1) across subjects.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pandas as pd
+
+COLUMNS = (
+    "run", "model", "variant", "train_subjects", "all_subjects", "task", "family", "dataset", "subject",
+    "slice", "repeat", "context_size", "modality", "target_modality", "label", "metric", "value",
+)  # fmt: skip
+
+#: The evaluated tasks in Table 4 column order, with their column names.
+TASKS = {
+    "segmentation": "Segmentation",
+    "modality_transfer": "Mod. Transfer",
+    "super_resolution": "Super Res.",
+    "skull_stripping": "Skull Strip.",
+    "motion": "Motion Recon.",
+    "undersampling": "Undersamp. Recon.",
+    "denoising": "Noise Recon.",
+    "inpainting": "Inpainting",
+}
+
+#: Row (and legend) order of the variants; others follow alphabetically.
+VARIANTS = ("Neuralizer-seen", "Neuralizer-unseen", "UniverSeg", "U-Net", "Floor", "Identity")
+
+#: The metric shown per task family (also in neuroicl.metrics; repeated here to keep this module standalone).
+_PRIMARY = {"segmentation": "dice", "skull_strip": "dice", "reconstruction": "psnr", "transfer": "psnr"}
+
+_DECIMALS = {"dice": 2, "psnr": 1}
+ALL = "all"
+NO_X = "—"
+SUMMARY_COLUMNS = ("variant", "task", "metric", "x", "x_label", "mean", "std", "n_subjects")
+_FORMAT = "see the metrics table format in the docstring of neuroicl.paper.table4"
+
+
+def read_metrics(path: str | os.PathLike) -> pd.DataFrame:
+    """Read the metrics CSV; empty text fields stay empty strings, empty ``context_size`` is NaN."""
+    text = ["run", "model", "variant", "task", "family", "dataset", "subject", "modality", "target_modality",
+            "label", "metric"]  # fmt: skip
+    return pd.read_csv(path, dtype={column: str for column in text}, keep_default_na=False, na_values={
+        column: [""] for column in ("train_subjects", "context_size", "value", "slice", "repeat")
+    })  # fmt: skip
+
+
+def _flag(values: pd.Series) -> pd.Series:
+    """Booleans written as True/False, true/false or 1/0."""
+    return values.astype(str).str.strip().str.lower().isin({"true", "1", "1.0", "yes"})
+
+
+def _check(metrics: pd.DataFrame) -> None:
+    missing = [column for column in COLUMNS if column not in metrics.columns]
+    if missing:
+        raise ValueError(f"metrics table lacks columns {missing}; {_FORMAT}")
+    unknown = sorted(set(metrics["task"]) - set(TASKS))
+    if unknown:
+        raise ValueError(f"metrics table has unknown tasks {unknown}; expected some of {list(TASKS)}")
+    families = sorted(set(metrics["family"]) - set(_PRIMARY))
+    if families:
+        raise ValueError(f"metrics table has unknown families {families}; expected some of {list(_PRIMARY)}")
+    mixed = metrics.groupby("task")["family"].nunique()
+    if (mixed > 1).any():
+        raise ValueError(f"tasks {list(mixed[mixed > 1].index)} have more than one family in the metrics table")
+
+
+def _x_axis(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Numeric x (``inf`` for all subjects, NaN for Identity) and its label per row."""
+    context = pd.to_numeric(frame["context_size"], errors="coerce").to_numpy(float)
+    subjects = pd.to_numeric(frame["train_subjects"], errors="coerce").to_numpy(float)
+    in_context = ~np.isnan(context)
+    reference = ~in_context & (frame["model"] == "identity").to_numpy()
+    everything = ~in_context & ~reference & _flag(frame["all_subjects"]).to_numpy()
+    trained = ~in_context & ~reference & ~everything
+    if np.isnan(subjects[trained]).any():
+        runs = sorted(set(frame.loc[trained & np.isnan(subjects), "run"]))
+        raise ValueError(f"runs {runs} have neither context_size nor train_subjects; {_FORMAT}")
+    x = np.select([in_context, everything, trained], [context, np.inf, subjects], np.nan)
+    labels = np.full(len(frame), NO_X, dtype=object)
+    labels[in_context | trained] = [str(int(v)) for v in x[in_context | trained]]
+    labels[everything] = ALL
+    return x, labels
+
+
+def _variant_rank(variants: pd.Series) -> pd.Series:
+    known = {variant: i for i, variant in enumerate(VARIANTS)}
+    others = {variant: len(VARIANTS) + i for i, variant in enumerate(sorted(set(variants) - set(known)))}
+    return variants.map(known | others)
+
+
+def summarize(metrics: pd.DataFrame, modality: str | None = None) -> pd.DataFrame:
+    """Mean ± std across subjects of each variant's primary metric per task and x (Table 4, Fig. 4 and 12).
+
+    ``modality``: keep only rows whose input modality is exactly this (Fig. 12: ``"T1w"``); None keeps all.
+    Returns one row per (variant, task, x) with columns :data:`SUMMARY_COLUMNS`, sorted by variant
+    (:data:`VARIANTS`), task (:data:`TASKS`) and x ascending (``all`` = ``inf`` last, Identity's x NaN).
+
+    Example:
+        >>> summary = summarize(read_metrics("results/evaluate/metrics.csv"), modality="T1w")
+    """
+    _check(metrics)
+    frame = metrics[metrics["metric"] == metrics["family"].map(_PRIMARY)]
+    if modality is not None:
+        frame = frame[frame["modality"] == modality]
+    frame = frame.assign(value=pd.to_numeric(frame["value"]))
+    x, labels = _x_axis(frame)
+    frame = frame.assign(x=x, x_label=labels)
+    keys = ["variant", "task", "metric", "x", "x_label"]
+    per_subject = frame.groupby([*keys, "dataset", "subject"], dropna=False, sort=False)["value"].mean()
+    summary = per_subject.groupby(level=keys, dropna=False, sort=False).agg(["mean", "std", "size"]).reset_index()
+    summary = summary.rename(columns={"size": "n_subjects"}).astype({"x": float, "n_subjects": int})
+    summary["std"] = summary["std"].fillna(0.0)
+    order = summary.assign(_v=_variant_rank(summary["variant"]), _t=summary["task"].map(list(TASKS).index))
+    order = order.sort_values(["_v", "variant", "_t", "x"], na_position="last", kind="stable")
+    return order.loc[:, list(SUMMARY_COLUMNS)].reset_index(drop=True)
+
+
+def _cell(metric: str, mean: float, std: float, pm: str) -> str:
+    digits = _DECIMALS.get(metric, 3)
+    return f"{mean:.{digits}f}{pm}{std:.{digits}f}"
+
+
+def _layout(summary: pd.DataFrame, pm: str) -> tuple[list[str], list[tuple[str, str, list[str | None]]]]:
+    """Task columns present (Table 4 order) and rows (variant, x label, cells; None where missing)."""
+    tasks = [task for task in TASKS if task in set(summary["task"])]
+    rows = []
+    variants = summary.assign(_v=_variant_rank(summary["variant"])).sort_values(["_v", "variant"])["variant"]
+    for variant in dict.fromkeys(variants):
+        part = summary[summary["variant"] == variant]
+        xs = part.drop_duplicates("x_label").sort_values("x", ascending=False, na_position="first")
+        for label in xs["x_label"]:
+            cells = []
+            for task in tasks:
+                hit = part[(part["x_label"] == label) & (part["task"] == task)]
+                row = hit.iloc[0] if len(hit) else None
+                cells.append(None if row is None else _cell(row["metric"], row["mean"], row["std"], pm))
+            rows.append((variant, label, cells))
+    return [TASKS[task] for task in tasks], rows
+
+
+def to_markdown(summary: pd.DataFrame) -> str:
+    """Table 4 as a Markdown pipe table: rows (variant, train/context size), one column per task present."""
+    header, rows = _layout(summary, " ± ")
+    lines = [
+        "| " + " | ".join(["Model", "Subjects", *header]) + " |",
+        "| " + " | ".join([":--", "--:"] + [":-:"] * len(header)) + " |",
+    ]
+    for variant, label, cells in rows:
+        shown = [variant.replace("|", "\\|"), label] + [cell or "–" for cell in cells]
+        lines.append("| " + " | ".join(shown) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def _escape(text: str) -> str:
+    for char, escaped in {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "#": r"\#", "_": r"\_"}.items():
+        text = text.replace(char, escaped)
+    return text.replace("—", "---").replace("–", "--")
+
+
+def to_latex(summary: pd.DataFrame) -> str:
+    """Table 4 as a booktabs ``tabular`` (for ``\\input``): the variant on its first row, a rule between variants."""
+    header, rows = _layout(summary, r" $\pm$ ")
+    lines = [
+        "% Table 4: Dice (segmentation, skull stripping) or PSNR in dB (other tasks), mean $\\pm$ std across subjects",
+        r"\begin{tabular}{ll" + "c" * len(header) + "}",
+        r"\toprule",
+        " & ".join(["Model", "Subjects", *map(_escape, header)]) + r" \\",
+        r"\midrule",
+    ]
+    previous = None
+    for variant, label, cells in rows:
+        if previous is not None and variant != previous:
+            lines.append(r"\midrule")
+        name = _escape(variant) if variant != previous else ""
+        lines.append(" & ".join([name, _escape(label)] + [cell or "--" for cell in cells]) + r" \\")
+        previous = variant
+    lines += [r"\bottomrule", r"\end{tabular}"]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,34 @@
+# Evaluation stage: every run scored on the same test targets and contexts (src/neuroicl/evaluation).
+
+
+rule evaluate:
+    input:
+        unpack(get_run_inputs),
+    output:
+        metrics="results/metrics/{run}.csv",
+        samples="results/evaluation/{run}/samples.npz",
+    log:
+        "logs/evaluate/{run}.log",
+    benchmark:
+        "benchmarks/evaluate/{run}.tsv"
+    conda:
+        "../../envs/train.yaml"
+    threads: config["training"]["threads"]
+    params:
+        config=run_config(),
+        dataset=DATASET,
+    script:
+        "../scripts/evaluate.py"
+
+
+rule collect_metrics:
+    input:
+        expand("results/metrics/{run}.csv", run=[run.name for run in RUNS]),
+    output:
+        "results/metrics/all.csv",
+    log:
+        "logs/evaluate/collect_metrics.log",
+    conda:
+        "../../envs/train.yaml"
+    script:
+        "../scripts/collect_metrics.py"

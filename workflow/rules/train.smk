@@ -1,0 +1,24 @@
+# Training stage: one job per run of the comparison (src/neuroicl/runs.py, docs/training.md).
+# Checkpoints live in checkpoints/<run>/<fingerprint>/ (not an output): a rerun resumes.
+
+
+rule train:
+    input:
+        unpack(get_slice_store),
+        splits=f"results/splits/{DATASET}.json",
+    output:
+        model="results/train/{run}/model.pt",
+        log="results/train/{run}/log.csv",
+    log:
+        "logs/train/{run}.log",
+    benchmark:
+        "benchmarks/train/{run}.tsv"
+    conda:
+        "../../envs/train.yaml"
+    threads: config["training"]["threads"]
+    params:
+        config=run_config(),
+        dataset=DATASET,
+        checkpoints="checkpoints",
+    script:
+        "../scripts/train.py"

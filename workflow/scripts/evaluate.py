@@ -1,0 +1,38 @@
+"""Score one run on the test split (the same targets and contexts for every run); tidy metrics CSV + samples."""
+import sys
+
+sys.path.insert(0, f"{snakemake.scriptdir}/../../src")  # the library, also in --sdm conda envs
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from neuroicl.evaluation.cases import EvalSettings
+from neuroicl.evaluation.evaluate import evaluate, evaluation_setup, predictor
+from neuroicl.io import atomic_path
+from neuroicl.logs import to_file
+from neuroicl.preprocess.slices import SliceStore
+from neuroicl.runs import by_name, catalogue
+from neuroicl.splits import read_splits
+from neuroicl.training.runner import pick_device
+
+log = to_file(snakemake.log[0])
+torch.set_num_threads(snakemake.threads)
+config = snakemake.params.config
+splits = read_splits(snakemake.input.splits)
+run = by_name(catalogue(config, len(splits["train"])), snakemake.wildcards.run)
+store = SliceStore.open(str(Path(snakemake.input.index).parent))
+device = pick_device(config["training"]["device"])
+setup = evaluation_setup(config, store, splits, snakemake.params.dataset)
+predict = predictor(run, config, snakemake.input.get("model"), device)
+columns = {"run": run.name, "model": run.model, "variant": run.variant,
+           "train_subjects": run.subjects or len(splits["train"]), "all_subjects": run.subjects is None}
+metrics, samples = evaluate(predict, setup, list(run.eval_tasks), EvalSettings.from_config(config["evaluation"]),
+                            snakemake.params.dataset, columns, in_context=run.in_context, device=device,
+                            keep_samples=True)
+log.info("run %s: %d metric rows", run.name, len(metrics))
+with atomic_path(snakemake.output.samples) as temporary, open(temporary, "wb") as handle:
+    np.savez_compressed(handle, **samples)
+with atomic_path(snakemake.output.metrics) as temporary:
+    metrics.to_csv(temporary, index=False, float_format="%.6g")

@@ -1,0 +1,31 @@
+"""Train one run of the comparison; resume from its last checkpoint; write the model file last."""
+import sys
+
+sys.path.insert(0, f"{snakemake.scriptdir}/../../src")  # the library, also in --sdm conda envs
+
+from pathlib import Path
+
+import pandas as pd
+import torch
+
+from neuroicl.io import atomic_path
+from neuroicl.logs import to_file
+from neuroicl.preprocess.slices import SliceStore
+from neuroicl.runs import by_name, catalogue
+from neuroicl.splits import read_splits
+from neuroicl.training.checkpoint import file_stamp
+from neuroicl.training.runner import fit, save_networks
+
+log = to_file(snakemake.log[0])
+torch.set_num_threads(snakemake.threads)
+config = snakemake.params.config
+splits = read_splits(snakemake.input.splits)
+run = by_name(catalogue(config, len(splits["train"])), snakemake.wildcards.run)
+store = SliceStore.open(str(Path(snakemake.input.index).parent))
+stamp = file_stamp([snakemake.input[key] for key in ("images", "mask", "labels", "meta", "index")])
+log.info("run %s: %s", run.name, run)
+networks, rows = fit(run, config, store, splits, snakemake.params.dataset, snakemake.params.checkpoints, stamp)
+with atomic_path(snakemake.output.log) as temporary:
+    pd.DataFrame(rows).to_csv(temporary, index=False, float_format="%.6g")
+save_networks(snakemake.output.model, run, config["models"]["hyperparameters"][run.model], networks)
+log.info("done: %d log rows, final loss %.4f", len(rows), rows[-1]["loss"])
