@@ -11,6 +11,7 @@ import yaml
 from neuroicl.data.anatomy import Anatomy, build_anatomy
 from neuroicl.data.cohort import CohortSpec
 from neuroicl.data.reference import Reference, load_reference, resolve_reference
+from neuroicl.tasks.toy import toy_pool
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -50,3 +51,16 @@ def anatomy(reference: Reference) -> Anatomy:
 def tiny_spec(test_config: dict) -> CohortSpec:
     """The test cohort: 2 subjects, 2 coarse sites (3 mm)."""
     return CohortSpec.from_config(test_config["cohort"])
+
+
+@pytest.fixture
+def make_pool():
+    """``make_pool(name=..., labels=..., subjects=..., slices=..., size=...)`` builds a toy :class:`Pool`
+    (6 subjects x 5 slices of 32x32, four modalities, lateral classes 3-6 and 27; :mod:`neuroicl.tasks.toy`)."""
+    return toy_pool
+
+
+@pytest.fixture
+def task_config(root):
+    """The ``tasks`` block of the default config."""
+    return yaml.safe_load((root / "config" / "config.yaml").read_text())["tasks"]

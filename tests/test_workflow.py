@@ -7,8 +7,10 @@ import sys
 from pathlib import Path
 
 import nibabel as nib
+import numpy as np
 import pandas as pd
 import pytest
+import torch
 
 from neuroicl.preprocess.slices import SliceStore
 from neuroicl.splits import read_splits
@@ -105,3 +107,61 @@ def test_corrupt_input_fails_its_subject_only(root, tiny_run, tmp_path):
     log = (tmp_path / "logs" / "preprocess" / "embedded" / "sub-001.log").read_text()
     assert "sub-001: cannot read" in log and "sub-001_FLAIR.nii.gz" in log and "truncated or corrupt" in log
     assert json.loads((tmp_path / "resources" / "embedded" / "dataset_description.json").read_text())["Name"]
+
+
+@pytest.mark.workflow
+def test_training_evaluation_and_paper_outputs(tiny_run):
+    results = tiny_run / "results"
+    runs = ["neuralizer-seen", "neuralizer-unseen-segmentation", "unet-segmentation-n1", "unet-segmentation-all",
+            "unet-denoising-n1", "unet-denoising-all", "universeg-skull_stripping", "context_mean", "identity"]
+    metrics = pd.read_csv(results / "metrics" / "all.csv", keep_default_na=False, na_values={"context_size": [""]})
+    assert sorted(metrics["run"].unique()) == sorted(runs)
+    assert set(metrics["subject"]) == {"sub-001"}  # the test split only
+    assert set(metrics.loc[metrics.run == "neuralizer-seen", "context_size"]) == {1, 2}
+    assert metrics.loc[metrics.run == "unet-denoising-n1", "context_size"].isna().all()
+    assert set(metrics.loc[metrics.run == "neuralizer-unseen-segmentation", "task"]) == {"segmentation"}
+    assert np.isfinite(metrics["value"]).all()
+    log = pd.read_csv(results / "train" / "neuralizer-seen" / "log.csv")
+    assert list(log.columns) == ["label", "step", "loss", "lr", "samples_per_s", "seconds"] and log.step.max() == 4
+    per_label = torch.load(results / "train" / "unet-segmentation-n1" / "model.pt", weights_only=False)
+    assert sorted(per_label["networks"]) == ["cortex", "lateral_ventricle"]  # one network per class
+    assert "| Neuralizer-seen | 2 |" in (results / "tables" / "table4.md").read_text()
+    assert "\\begin{tabular}" in (results / "tables" / "table4.tex").read_text()
+    for name in ("fig4", "fig12", "fig6", "fig7", "fig8"):
+        assert (results / "figures" / f"{name}.pdf").stat().st_size > 5_000
+        assert (results / "figures" / f"{name}.png").stat().st_size > 10_000
+    assert list((tiny_run / "checkpoints" / "neuralizer-seen").glob("*/step-00000004.pt"))
+
+
+@pytest.mark.workflow
+def test_a_figure_rebuilds_from_cached_metrics_alone(root, tiny_run):
+    (tiny_run / "results" / "figures" / "fig4.pdf").unlink()
+    run = _snakemake(root, tiny_run, "results/figures/fig4.pdf")
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert "performance_figure" in run.stderr and "rule train" not in run.stderr and "evaluate" not in run.stderr
+    assert (tiny_run / "results" / "figures" / "fig4.pdf").is_file()
+
+
+@pytest.mark.workflow
+def test_report_has_every_figure(root, tiny_run):
+    run = _snakemake(root, tiny_run, extra=("--report", "report.html"))
+    assert run.returncode == 0, run.stderr[-3000:]
+    text = (tiny_run / "report.html").read_text(errors="replace")
+    assert all(name in text for name in ("fig4.pdf", "fig12.pdf", "fig6.pdf", "cohort.png", "tasks.png"))
+
+
+@pytest.mark.workflow
+def test_retraining_from_scratch_gives_identical_metrics(root, tiny_run):
+    """Same config and seed, no checkpoint to resume: the same model and byte-identical metrics."""
+    metrics = tiny_run / "results" / "metrics" / "neuralizer-seen.csv"
+    before = metrics.read_bytes()
+    model = (tiny_run / "results" / "train" / "neuralizer-seen" / "model.pt")
+    weights = torch.load(model, weights_only=False)["networks"][""]
+    shutil.rmtree(tiny_run / "checkpoints" / "neuralizer-seen")
+    run = _snakemake(root, tiny_run, "results/metrics/neuralizer-seen.csv",
+                     extra=("--forcerun", "results/train/neuralizer-seen/model.pt"))
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert "rule train" in run.stderr or "train" in run.stderr
+    again = torch.load(model, weights_only=False)["networks"][""]
+    assert all(torch.equal(weights[k], again[k]) for k in weights)
+    assert metrics.read_bytes() == before

@@ -17,7 +17,7 @@ Example:
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 #: Legend names of the model families (figures and Table 4).
@@ -63,6 +63,15 @@ class Run:
     steps: int = 0
     batch_size: int = 0
     per_label: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain values (lists for tuples), e.g. for Snakemake params; :meth:`from_dict` inverts it."""
+        return {key: list(v) if isinstance(v, tuple) else v for key, v in asdict(self).items()}
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> Run:
+        tuples = {"eval_tasks", "omit", "groups"}
+        return cls(**{key: tuple(v) if key in tuples else v for key, v in values.items()})
 
     @property
     def trained(self) -> bool:

@@ -27,6 +27,7 @@ N_TRAIN = len(
     )["train"]
 )
 RUNS = catalogue(config, N_TRAIN)
+RUN_BY_NAME = {run.name: run for run in RUNS}
 TRAINED = [run.name for run in RUNS if run.trained]
 
 
@@ -101,13 +102,22 @@ def get_run_inputs(wildcards):
     return inputs
 
 
-def run_config():
-    """The config blocks training and evaluation read (their change reruns the jobs)."""
-    keys = ["tasks", "training", "evaluation"]
+def run_params(wildcards):
+    """What one run's training and evaluation read: the run and its config parts (a change reruns that run only)."""
+    run = RUN_BY_NAME[wildcards.run]
+    training = {
+        key: value for key, value in config["training"].items() if key != "runs"
+    }
+    hparams = config["models"]["hyperparameters"].get(run.model, {})
     return {
-        **{key: config[key] for key in keys},
-        "models": {"hyperparameters": config["models"]["hyperparameters"]},
-        "preprocess": {"slices": config["preprocess"]["slices"]},
+        "run": run.to_dict(),
+        "config": {
+            "tasks": config["tasks"],
+            "training": training,
+            "evaluation": config["evaluation"],
+            "models": {"hyperparameters": {run.model: hparams}},
+            "preprocess": {"slices": config["preprocess"]["slices"]},
+        },
     }
 
 

@@ -15,7 +15,8 @@ rule evaluate:
         "../../envs/train.yaml"
     threads: config["training"]["threads"]
     params:
-        config=run_config(),
+        run=lambda wildcards: run_params(wildcards)["run"],
+        config=lambda wildcards: run_params(wildcards)["config"],
         dataset=DATASET,
     script:
         "../scripts/evaluate.py"

@@ -5,7 +5,11 @@ rule table4:
     input:
         metrics="results/metrics/all.csv",
     output:
-        csv="results/tables/table4.csv",
+        csv=report(
+            "results/tables/table4.csv",
+            caption="../report/table4.rst",
+            category="Results",
+        ),
         md="results/tables/table4.md",
         tex="results/tables/table4.tex",
     log:
@@ -22,7 +26,7 @@ rule performance_figure:
     output:
         pdf=report(
             "results/figures/{figure}.pdf",
-            caption="../report/{figure}.rst",
+            caption="../report/performance.rst",
             category="Results",
         ),
         png="results/figures/{figure}.png",

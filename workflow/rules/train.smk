@@ -17,8 +17,19 @@ rule train:
         "../../envs/train.yaml"
     threads: config["training"]["threads"]
     params:
-        config=run_config(),
+        run=lambda wildcards: run_params(wildcards)["run"],
+        config=lambda wildcards: run_params(wildcards)["config"],
         dataset=DATASET,
         checkpoints="checkpoints",
     script:
         "../scripts/train.py"
+
+
+# Neuralizer-seen is the longest job and the demo's critical path: it starts first.
+use rule train as train_first with:
+    wildcard_constraints:
+        run="neuralizer-seen",
+    priority: 10
+
+
+ruleorder: train_first > train

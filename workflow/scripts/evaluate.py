@@ -13,7 +13,7 @@ from neuroicl.evaluation.evaluate import evaluate, evaluation_setup, predictor
 from neuroicl.io import atomic_path
 from neuroicl.logs import to_file
 from neuroicl.preprocess.slices import SliceStore
-from neuroicl.runs import by_name, catalogue
+from neuroicl.runs import Run
 from neuroicl.splits import read_splits
 from neuroicl.training.runner import pick_device
 
@@ -21,7 +21,7 @@ log = to_file(snakemake.log[0])
 torch.set_num_threads(snakemake.threads)
 config = snakemake.params.config
 splits = read_splits(snakemake.input.splits)
-run = by_name(catalogue(config, len(splits["train"])), snakemake.wildcards.run)
+run = Run.from_dict(snakemake.params.run)
 store = SliceStore.open(str(Path(snakemake.input.index).parent))
 device = pick_device(config["training"]["device"])
 setup = evaluation_setup(config, store, splits, snakemake.params.dataset)

@@ -11,7 +11,7 @@ import torch
 from neuroicl.io import atomic_path
 from neuroicl.logs import to_file
 from neuroicl.preprocess.slices import SliceStore
-from neuroicl.runs import by_name, catalogue
+from neuroicl.runs import Run
 from neuroicl.splits import read_splits
 from neuroicl.training.checkpoint import file_stamp
 from neuroicl.training.runner import fit, save_networks
@@ -20,7 +20,7 @@ log = to_file(snakemake.log[0])
 torch.set_num_threads(snakemake.threads)
 config = snakemake.params.config
 splits = read_splits(snakemake.input.splits)
-run = by_name(catalogue(config, len(splits["train"])), snakemake.wildcards.run)
+run = Run.from_dict(snakemake.params.run)
 store = SliceStore.open(str(Path(snakemake.input.index).parent))
 stamp = file_stamp([snakemake.input[key] for key in ("images", "mask", "labels", "meta", "index")])
 log.info("run %s: %s", run.name, run)

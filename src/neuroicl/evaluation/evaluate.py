@@ -145,7 +145,9 @@ def evaluate(
     records: list[dict[str, Any]] = []
     kept: dict[str, list] = {}
     per_task: dict[str, int] = {}
-    bar = tqdm(list(groups(setup, tasks, settings, dataset)), desc=f"evaluate {run['run']}", disable=not progress)
+    total = len(tasks) * len(setup.sampler.pools[TEST_POOL].subjects)
+    bar = tqdm(groups(setup, tasks, settings, dataset), total=total, desc=f"evaluate {run['run']}",
+               disable=not progress, mininterval=5.0)  # groups are synthesised one at a time
     with torch.inference_mode():
         for targets, batch in bar:
             family = batch.families[0]

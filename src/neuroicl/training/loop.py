@@ -150,7 +150,8 @@ def train(
     model.train()
     losses: list[Tensor] = []
     clock, elapsed = time.perf_counter(), float(log[-1]["seconds"]) if log else 0.0
-    bar = tqdm(range(start, settings.steps), initial=start, total=settings.steps, desc=name, disable=not progress)
+    bar = tqdm(range(start, settings.steps), initial=start, total=settings.steps, desc=name, disable=not progress,
+               mininterval=5.0)
     for step in bar:
         for group in optimizer.param_groups:
             group["lr"] = settings.lr_at(step)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import copy
 import os
-from dataclasses import replace
+from dataclasses import asdict, replace
 from typing import Any
 
 import numpy as np
@@ -100,8 +100,7 @@ def fit(
     for label in labels:
         settings = settings_for(run, training)
         settings = replace(settings, seed=stable_seed(settings.seed, label) % 2**32) if label else settings
-        key = fingerprint({"run": run.__dict__, "label": label, "settings": settings.__dict__, "hparams": hparams,
-                           "tasks": setup_config(config, run), "subjects": subjects, "data": stamp})
+        key = checkpoint_key(run, config, label, settings, subjects, stamp)
         generator = torch.Generator().manual_seed(stable_seed("init", settings.seed))
         model = build_model(run.model, generator=generator, device=device, **hparams)
         draw = _drawer(run, setup, pools, evaluation, label, settings.batch_size)
@@ -116,10 +115,16 @@ def fit(
     return networks, rows
 
 
-def setup_config(config: dict[str, Any], run: Run) -> dict[str, Any]:
-    """The config parts that shape a run's training data (for its fingerprint)."""
-    return {"tasks": config["tasks"], "evaluation": config["evaluation"] if run.uses_cases else None,
-            "axis": config["preprocess"]["slices"]["axis"], "device": config["training"]["device"]}
+def checkpoint_key(
+    run: Run, config: dict[str, Any], label: str, settings: TrainSettings, subjects: list[str], stamp: Any
+) -> str:
+    """The fingerprint of everything that shapes one network's training: a change starts it afresh."""
+    return fingerprint({
+        "run": asdict(run), "label": label, "settings": asdict(settings), "subjects": subjects, "data": stamp,
+        "hparams": config["models"]["hyperparameters"][run.model], "tasks": config["tasks"],
+        "evaluation": config["evaluation"] if run.uses_cases else None,
+        "axis": config["preprocess"]["slices"]["axis"], "device": config["training"]["device"],
+    })  # fmt: skip
 
 
 def _drawer(run: Run, setup: TaskSetup, pools: list[Pool], evaluation: EvalSettings, label: str, batch_size: int):

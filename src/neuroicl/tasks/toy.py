@@ -1,9 +1,14 @@
-"""A tiny synthetic pool: 6 subjects × 5 slices of 32×32, four modalities, a label map with lateral classes."""
+"""A tiny synthetic pool for tests, examples and benchmarks: 6 subjects x 5 slices of 32x32, four modalities.
+
+Example:
+    >>> pool = toy_pool(subjects=3)
+    >>> tuple(pool.images.shape)  # N M H W
+    (15, 4, 32, 32)
+"""
 
 from __future__ import annotations
 
 import numpy as np
-import pytest
 import torch
 
 from neuroicl.tasks.pool import Pool
@@ -11,7 +16,7 @@ from neuroicl.tasks.pool import Pool
 MODALITIES = ["T1w", "T2w", "PDw", "FLAIR"]
 
 
-def _pool(name: str = "toy", labels: bool = True, subjects: int = 6, slices: int = 5, size: int = 32) -> Pool:
+def toy_pool(name: str = "toy", labels: bool = True, subjects: int = 6, slices: int = 5, size: int = 32) -> Pool:
     """Modality m is a smooth brain with value (m + 1) / 5 plus texture; labels split it into halves and rings."""
     yy, xx = torch.meshgrid(torch.linspace(-1, 1, size), torch.linspace(-1, 1, size), indexing="ij")
     radius = (xx.square() + yy.square()).sqrt()
@@ -40,17 +45,3 @@ def _pool(name: str = "toy", labels: bool = True, subjects: int = 6, slices: int
         modalities=list(MODALITIES),
         classes=[3, 4, 5, 6, 27] if labels else [],
     )
-
-
-@pytest.fixture
-def make_pool():
-    """``make_pool(name=..., labels=..., subjects=..., slices=..., size=...)`` builds a :class:`Pool`."""
-    return _pool
-
-
-@pytest.fixture
-def task_config(root):
-    """The ``tasks`` block of the default config."""
-    import yaml
-
-    return yaml.safe_load((root / "config" / "config.yaml").read_text())["tasks"]

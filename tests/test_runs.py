@@ -1,0 +1,74 @@
+"""The run catalogue: names, held-out tasks and variants, subject counts capped by the split."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+import yaml
+
+from neuroicl.runs import IMAGE_TASKS, by_name, catalogue, subject_counts
+
+
+@pytest.fixture(scope="module")
+def config(root) -> dict:
+    return yaml.safe_load((root / "config" / "config.yaml").read_text())
+
+
+def test_subject_counts_are_capped_by_the_split():
+    assert subject_counts([1, 2, 4, 8, 16, 32, "all"], 6) == [1, 2, 4, 6]
+    assert subject_counts([1, "all"], 1) == [1]
+    assert subject_counts([2, 64], 40) == [2, 40]
+
+
+def test_catalogue_names_every_kind_of_run(config):
+    runs = catalogue(config, n_train=6)
+    names = [run.name for run in runs]
+    assert names[0] == "neuralizer-seen"
+    evaluated = config["tasks"]["evaluated"]
+    assert {f"neuralizer-unseen-{t}" for t in evaluated} <= set(names)
+    assert {"unet-segmentation-n1", "unet-segmentation-n4", "unet-segmentation-all"} <= set(names)
+    assert "unet-segmentation-n8" not in names  # capped: 6 training subjects
+    assert {"universeg-segmentation", "universeg-skull_stripping", "context_mean", "identity"} <= set(names)
+
+
+def test_unseen_run_drops_the_task_and_its_variants(config):
+    runs = catalogue(config, n_train=6)
+    seen = by_name(runs, "neuralizer-seen")
+    unseen = by_name(runs, "neuralizer-unseen-modality_transfer")
+    assert "modality_transfer" in seen.weights and "synthetic_transfer" in seen.weights
+    assert "modality_transfer" not in unseen.weights and "synthetic_transfer" not in unseen.weights
+    assert unseen.omit == ("synthetic_modality",)
+    assert unseen.eval_tasks == ("modality_transfer",)
+    assert set(unseen.weights) == set(seen.weights) - {"modality_transfer", "synthetic_transfer"}
+
+
+def test_task_specific_runs(config):
+    runs = catalogue(config, n_train=6)
+    unet = by_name(runs, "unet-segmentation-n2")
+    assert unet.subjects == 2 and unet.per_label and not unet.in_context and unet.uses_cases
+    assert by_name(runs, "unet-denoising-all").subjects is None
+    assert not by_name(runs, "unet-denoising-all").per_label
+    floor = by_name(runs, "context_mean")
+    assert not floor.trained and floor.in_context
+    identity = by_name(runs, "identity")
+    assert set(identity.eval_tasks) == set(IMAGE_TASKS) and not identity.in_context
+
+
+def test_unknown_run_lists_the_valid_ones(config):
+    with pytest.raises(ValueError, match="runs of this config"):
+        by_name(catalogue(config, n_train=6), "neuralizer-typo")
+
+
+def test_a_bad_run_name_is_rejected(config):
+    bad = copy.deepcopy(config)
+    bad["training"]["runs"]["unet"]["tasks"] = ["Segmentation"]
+    with pytest.raises(ValueError, match="not valid wildcard values"):
+        catalogue(bad, n_train=6)
+
+
+def test_a_run_survives_the_trip_through_snakemake_params(config):
+    for run in catalogue(config, n_train=6):
+        plain = run.to_dict()
+        assert all(not isinstance(v, tuple) for v in plain.values())
+        assert type(run).from_dict(plain) == run
