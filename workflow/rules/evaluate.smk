@@ -22,6 +22,16 @@ rule evaluate:
         "../scripts/evaluate.py"
 
 
+# Neuralizer-seen's evaluation is on the critical path too.
+use rule evaluate as evaluate_first with:
+    wildcard_constraints:
+        run="neuralizer-seen",
+    priority: 10
+
+
+ruleorder: evaluate_first > evaluate
+
+
 rule collect_metrics:
     input:
         expand("results/metrics/{run}.csv", run=[run.name for run in RUNS]),

@@ -118,7 +118,7 @@ def summarize(metrics: pd.DataFrame, modality: str | None = None) -> pd.DataFram
     (:data:`VARIANTS`), task (:data:`TASKS`) and x ascending (``all`` = ``inf`` last, Identity's x NaN).
 
     Example:
-        >>> summary = summarize(read_metrics("results/evaluate/metrics.csv"), modality="T1w")
+        >>> summary = summarize(read_metrics("results/metrics/all.csv"), modality="T1w")
     """
     _check(metrics)
     frame = metrics[metrics["metric"] == metrics["family"].map(_PRIMARY)]

@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import pandas as pd
+import seaborn as sns
 from matplotlib import pyplot as plt
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
@@ -84,5 +85,6 @@ def performance_figure(metrics: pd.DataFrame, modality: str | None = None, title
     fig.legend(handles=handles, loc="lower center", ncol=len(handles), frameon=False)
     if title:
         fig.suptitle(title)
+    sns.despine(fig=fig)
     fig.tight_layout(rect=(0, 0.06 if rows > 1 else 0.1, 1, 1))
     return fig
