@@ -60,7 +60,7 @@ def test_targets_come_from_the_test_split_and_contexts_from_training(setup):
 
 def test_segmentation_targets_show_their_class(setup):
     for targets, batch in groups(setup, ["segmentation"], SETTINGS, "toy"):
-        for i, target in enumerate(targets):
+        for i in range(len(targets)):
             assert batch.target_out[i][batch.active[i]].sum() >= SETTINGS.min_label_pixels
 
 

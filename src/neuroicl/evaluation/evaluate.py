@@ -156,8 +156,7 @@ def evaluate(
                 for start in range(0, len(targets), settings.batch_size):
                     part = slice(start, start + settings.batch_size)
                     chunk = targets[part]
-                    labels = {t.case.label for t in chunk}
-                    pred = _predict(predict, batch, part, length, family, chunk, labels, device)
+                    pred = _predict(predict, batch, part, length, family, chunk, device)
                     metrics = score(family, pred, batch.target_out[part], batch.active[part])
                     for name, values in metrics.items():
                         for target, value in zip(chunk, values.tolist(), strict=True):
@@ -165,20 +164,20 @@ def evaluate(
                     if keep_samples and size in (None, min(settings.context_pairs, settings.max_context)):
                         _keep(kept, per_task, settings, batch, part, pred, metrics[PRIMARY[family]], chunk, length)
     table = pd.DataFrame.from_records(records, columns=COLUMNS)
-    samples = {k: np.stack(v) if k != "context_size" else np.array(v) for k, v in kept.items()} if keep_samples else None
+    samples = {key: np.stack(values) for key, values in kept.items()} if keep_samples else None
     return table, samples
 
 
 def _predict(predict: PredictFn, batch: Batch, part: slice, length: int, family: str, chunk: list[Target],
-             labels: set[str], device: torch.device | str) -> Tensor:
-    """Predictions of one chunk (split by label where the predictor needs it)."""
+             device: torch.device | str) -> Tensor:
+    """Predictions of one chunk, one call per label (a per-label predictor picks its network by it)."""
     args = [batch.target_in[part], batch.context_in[part, :length], batch.context_out[part, :length]]
     args = [a.to(device) for a in args]
-    if len(labels) == 1:
-        return predict(*args, family, labels.pop()).float().cpu()
-    out = torch.empty_like(batch.target_out[part])
     names = np.array([t.case.label for t in chunk])
-    for label in sorted(labels):
+    if len(set(names)) == 1:
+        return predict(*args, family, str(names[0])).float().cpu()
+    out = torch.empty_like(batch.target_out[part])
+    for label in sorted(set(names)):
         index = torch.as_tensor(np.flatnonzero(names == label))
         out[index] = predict(*(a[index.to(a.device)] for a in args), family, label).float().cpu()
     return out
@@ -210,7 +209,7 @@ def _keep(kept: dict[str, list], per_task: dict[str, int], settings: EvalSetting
             "active": batch.active[j],
         }  # fmt: skip
         for key, value in values.items():
-            kept.setdefault(key, []).append(value.float().cpu().numpy() if key != "active" else value.cpu().numpy())
+            kept.setdefault(key, []).append(value.cpu().numpy())
         kept.setdefault("task", []).append(task)
         kept.setdefault("modality", []).append(target.case.modality)
         kept.setdefault("score", []).append(float(primary[i]))

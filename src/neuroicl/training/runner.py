@@ -155,7 +155,7 @@ def load_networks(path: str | os.PathLike, device: torch.device | str = "cpu") -
     payload = torch.load(path, map_location="cpu", weights_only=False)
     networks = {}
     for label, state in payload["networks"].items():
-        model = build_model(payload["model"], device=device, **payload["hparams"])
+        model = build_model(payload["model"], generator=torch.Generator(), device=device, **payload["hparams"])
         model.load_state_dict(state)
         networks[label] = model.eval()
     return networks
