@@ -74,3 +74,48 @@ def test_snakemake_stops_on_a_missing_atlas_naming_key_and_path(root, tmp_path, 
     run = _dry_run(root, tmp_path, test_config)
     assert run.returncode != 0
     assert "reference.atlas" in run.stderr + run.stdout and "/nowhere/atlas.nii.gz" in run.stderr + run.stdout
+
+
+def test_datasets_reject_unknown_keys_and_kinds(root, test_config):
+    test_config["datasets"] = [{"name": "ixi", "kind": "ixi", "n_subjects": 10, "subjects": 3}]
+    with pytest.raises(WorkflowError, match="subjects"):
+        validate(test_config, str(root / SCHEMA))
+    test_config["datasets"] = [{"name": "abide", "kind": "abide", "n_subjects": 10}]
+    with pytest.raises(WorkflowError, match="abide"):
+        validate(test_config, str(root / SCHEMA))
+
+
+def test_real_datasets_need_a_subject_count_and_the_cohort_takes_none(root, test_config):
+    test_config["datasets"] = [{"name": "ixi", "kind": "ixi"}]
+    with pytest.raises(WorkflowError, match="n_subjects"):
+        validate(test_config, str(root / SCHEMA))
+    test_config["datasets"] = [{"name": "embedded", "kind": "embedded", "n_subjects": 5}]
+    with pytest.raises(WorkflowError):
+        validate(test_config, str(root / SCHEMA))
+
+
+def _paper_config(root) -> dict:
+    """config/paper.yaml merged over config/config.yaml, as `--configfile` does."""
+    from snakemake.utils import update_config
+
+    config = yaml.safe_load((root / "config" / "config.yaml").read_text())
+    update_config(config, yaml.safe_load((root / "config" / "paper.yaml").read_text()))
+    return config
+
+
+def test_paper_config_is_valid_and_every_key_carries_a_comment(root):
+    config = _paper_config(root)
+    validate(config, str(root / SCHEMA))
+    assert [entry["kind"] for entry in config["datasets"]] == ["ixi", "oasis1", "msd_brain_tumour"]
+    lines = (root / "config" / "paper.yaml").read_text().splitlines()
+    uncommented = [line for line in lines if ":" in line and not line.lstrip().startswith("#") and "#" not in line]
+    assert not uncommented, uncommented
+
+
+def test_paper_grid_gives_192_by_192_slices(root):
+    from neuroicl.preprocess.grid import AXES
+
+    preprocess = _paper_config(root)["preprocess"]
+    shape = list(preprocess["grid"]["shape"])
+    del shape[AXES[preprocess["slices"]["axis"]]]
+    assert shape == [192, 192] and preprocess["grid"]["spacing_mm"] == 1.0

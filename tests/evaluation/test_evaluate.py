@@ -65,9 +65,9 @@ def test_segmentation_targets_show_their_class(setup):
 
 
 def test_tidy_metrics_are_complete_and_deterministic(setup):
-    table, samples = evaluate(_floor, setup, ["segmentation", "denoising"], SETTINGS, "toy", RUN, keep_samples=True,
+    table, samples = evaluate(_floor, {"toy": setup}, ["segmentation", "denoising"], SETTINGS, RUN, keep_samples=True,
                               progress=False)
-    again, _ = evaluate(_floor, setup, ["segmentation", "denoising"], SETTINGS, "toy", RUN, progress=False)
+    again, _ = evaluate(_floor, {"toy": setup}, ["segmentation", "denoising"], SETTINGS, RUN, progress=False)
     pd.testing.assert_frame_equal(table, again)
     assert list(table.columns) == COLUMNS
     seg, den = table[table.task == "segmentation"], table[table.task == "denoising"]
@@ -81,7 +81,7 @@ def test_tidy_metrics_are_complete_and_deterministic(setup):
 
 
 def test_a_context_free_predictor_is_scored_once(setup):
-    table, _ = evaluate(_identity, setup, ["denoising"], SETTINGS, "toy", RUN, in_context=False, progress=False)
+    table, _ = evaluate(_identity, {"toy": setup}, ["denoising"], SETTINGS, RUN, in_context=False, progress=False)
     assert table.context_size.isna().all()
     assert len(table) == 2 * 4 * 2 * 3
     psnr = table[table.metric == "psnr"].value
@@ -90,12 +90,12 @@ def test_a_context_free_predictor_is_scored_once(setup):
 
 def test_nested_contexts_are_prefixes_of_one_draw(setup):
     """The floor at L=1 is exactly the first context output, so the scores differ only through the extra items."""
-    table, _ = evaluate(_floor, setup, ["denoising"], SETTINGS, "toy", RUN, progress=False)
+    table, _ = evaluate(_floor, {"toy": setup}, ["denoising"], SETTINGS, RUN, progress=False)
 
     def first_item(target_in, context_in, context_out, family, label):
         return context_out[:, 0]
 
-    first, _ = evaluate(first_item, setup, ["denoising"], SETTINGS, "toy", RUN, progress=False)
+    first, _ = evaluate(first_item, {"toy": setup}, ["denoising"], SETTINGS, RUN, progress=False)
     at_one = table[table.context_size == 1].value.to_numpy()
     assert np.allclose(at_one, first[first.context_size == 1].value.to_numpy())
     assert np.allclose(at_one, first[first.context_size == 4].value.to_numpy())  # item 0 is item 0 at every L

@@ -60,6 +60,23 @@ def test_loss_ignores_unscored_channels():
         assert float(batch_loss(model, batch)) != pytest.approx(float(batch_loss(model, changed)))
 
 
+def test_loss_weights_scale_each_family_alone():
+    model = build_model("neuralizer", channels=4, levels=2, generator=torch.Generator().manual_seed(0))
+    batch = _batch([[True, True, True], [True, True, True]], ("segmentation", "reconstruction"))
+    with torch.no_grad():
+        mask_only = float(batch_loss(model, batch, {"reconstruction": 0.0}))
+        image_only = float(batch_loss(model, batch, {"segmentation": 0.0}))
+        assert mask_only > 0 and image_only > 0
+        assert float(batch_loss(model, batch)) == pytest.approx(mask_only + image_only)
+        weighted = float(batch_loss(model, batch, {"segmentation": 1.0, "reconstruction": 10.0}))
+        assert weighted == pytest.approx(mask_only + 10 * image_only)
+
+
+def test_negative_loss_weight_is_an_error():
+    with pytest.raises(ValueError, match="loss_weights"):
+        TrainSettings(steps=1, batch_size=1, loss_weights={"transfer": -1.0})
+
+
 def _toy_training(make_pool, task_config, tmp_path, steps=6, fail_at=None, seed=3):
     pools = [make_pool(subjects=4, slices=5, size=32)]
     setup = build(task_config | {"context": {**task_config["context"], "size": [1, 3]}}, pools, "coronal")

@@ -1,4 +1,5 @@
-# Data stage: reference anatomy → embedded cohort (synthetic subjects) → cohort QC.
+# Data stage: reference anatomy → embedded cohort (synthetic subjects) → cohort QC; real datasets:
+# registry download → unpack → adapter to the common raw layout (src/neuroicl/datasets, docs/datasets.md).
 
 
 rule reference_anatomy:
@@ -38,6 +39,8 @@ rule participants:
         description="resources/{dataset}/dataset_description.json",
     log:
         "logs/data/{dataset}/participants.log",
+    wildcard_constraints:
+        dataset=get_embedded_name(),
     conda:
         "../../envs/data.yaml"
     params:
@@ -56,6 +59,8 @@ rule synth_subject:
         "logs/data/{dataset}/{subject}.log",
     benchmark:
         "benchmarks/data/{dataset}/{subject}.tsv"
+    wildcard_constraints:
+        dataset=get_embedded_name(),
     conda:
         "../../envs/data.yaml"
     threads: 2
@@ -67,7 +72,7 @@ rule synth_subject:
 
 rule cohort_figure:
     input:
-        participants=f"resources/{DATASET}/participants.tsv",
+        participants=f"resources/{get_embedded_name()}/participants.tsv",
         images=get_cohort_figure_images,
     output:
         report(
@@ -84,3 +89,48 @@ rule cohort_figure:
         modalities=COHORT.modalities,
     script:
         "../scripts/cohort_figure.py"
+
+
+# Downloads run where Snakemake runs (cluster compute nodes often have no internet).
+localrules:
+    download,
+
+
+# One job per registry entry (resources/datasets/registry.yaml): download, verify, unpack; the receipt
+# names what was fetched. Manual entries (ADNI, UK Biobank: data-use agreements) stop with the
+# registry's instructions, then validate what the user placed: `snakemake -c1 resources/downloads/adni.json`.
+rule download:
+    output:
+        "resources/downloads/{entry}.json",
+    log:
+        "logs/data/download/{entry}.log",
+    conda:
+        "../../envs/data.yaml"
+    params:
+        registry=str(REGISTRY),
+        lock=str(REGISTRY_LOCK),
+    script:
+        "../scripts/download.py"
+
+
+# One adapter job per real dataset of `datasets:`: its archives → resources/<name>/ in the common
+# layout (neuroicl.datasets.layout): every subject file, participants.tsv, adapter_report.tsv.
+for name in REAL:
+
+    rule:
+        name:
+            f"adapt_{name}"
+        input:
+            get_download_receipts(name),
+        output:
+            **get_adapted_files(name),
+        log:
+            f"logs/data/{name}/adapt.log",
+        conda:
+            "../../envs/data.yaml"
+        params:
+            kind=DATASETS[name].kind,
+            n_subjects=DATASETS[name].n_subjects,
+            registry=str(REGISTRY),
+        script:
+            "../scripts/adapt_dataset.py"

@@ -17,7 +17,7 @@ rule evaluate:
     params:
         run=lambda wildcards: run_params(wildcards)["run"],
         config=lambda wildcards: run_params(wildcards)["config"],
-        dataset=DATASET,
+        datasets=list(DATASETS),
     script:
         "../scripts/evaluate.py"
 

@@ -35,7 +35,7 @@ rule preprocess_subject:
     threads: 1
     params:
         preprocess=config["preprocess"],
-        modalities=COHORT.modalities,
+        modalities=get_dataset_modalities,
     script:
         "../scripts/preprocess_subject.py"
 
@@ -55,7 +55,7 @@ rule slice_store:
     conda:
         "../../envs/preprocess.yaml"
     params:
-        modalities=COHORT.modalities,
+        modalities=get_dataset_modalities,
     script:
         "../scripts/slice_store.py"
 

@@ -4,7 +4,7 @@
 rule task_examples:
     input:
         unpack(get_slice_store),
-        splits=f"results/splits/{DATASET}.json",
+        splits=f"results/splits/{FIRST}.json",
     output:
         report(
             "results/figures/tasks.png",
@@ -25,7 +25,7 @@ rule task_examples:
 rule augmentation_examples:
     input:
         unpack(get_slice_store),
-        splits=f"results/splits/{DATASET}.json",
+        splits=f"results/splits/{FIRST}.json",
     output:
         report(
             "results/figures/augmentations.png",

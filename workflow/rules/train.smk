@@ -4,8 +4,7 @@
 
 rule train:
     input:
-        unpack(get_slice_store),
-        splits=f"results/splits/{DATASET}.json",
+        unpack(get_dataset_inputs),
     output:
         model="results/train/{run}/model.pt",
         log="results/train/{run}/log.csv",
@@ -19,7 +18,7 @@ rule train:
     params:
         run=lambda wildcards: run_params(wildcards)["run"],
         config=lambda wildcards: run_params(wildcards)["config"],
-        dataset=DATASET,
+        datasets=list(DATASETS),
         checkpoints="checkpoints",
     script:
         "../scripts/train.py"

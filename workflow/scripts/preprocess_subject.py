@@ -14,7 +14,7 @@ import torch
 from neuroicl.data.cohort import read_participant
 from neuroicl.io import load_arrays
 from neuroicl.preprocess.chain import PreprocessSettings, Template
-from neuroicl.preprocess.subject import run_subject
+from neuroicl.preprocess.subject import run_subject, truth_files
 
 torch.set_num_threads(snakemake.threads)
 modalities = list(snakemake.params.modalities)
@@ -24,8 +24,8 @@ row = run_subject(
     subject=subject,
     site=read_participant(snakemake.input.participants, subject)["site"],
     images={m: snakemake.input[m] for m in modalities},
-    labels=snakemake.input.dseg,
-    truth={key: snakemake.input[key] for key in ("pose", "mask", "bias")},
+    labels=snakemake.input.get("dseg"),  # real datasets: label maps only where the dataset has them
+    truth=truth_files(snakemake.input),  # truth-based QC for the embedded cohort only
     template=load_arrays(Template, snakemake.input.template),
     settings=PreprocessSettings.from_config(snakemake.params.preprocess),
     modalities=modalities,

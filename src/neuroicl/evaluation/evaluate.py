@@ -7,12 +7,17 @@ augmentation, per (task, subject) group with a seed of its own, on the CPU. Ever
 uses the first L items of that one draw (nested context sets). So a run evaluating only one task
 sees exactly the inputs that every other run sees for it.
 
+Several datasets: each has its own setup (pools ``[train, test]``), so a target's context always comes
+from the training split of its own dataset; every dataset's test subjects are scored, each with its
+own modalities, on the tasks it can pose (segmentation on labelled datasets only, modality transfer
+where two modalities are mapped), and the ``dataset`` column says which.
+
 Output: a tidy long table, one row per target × context size × metric (columns :data:`COLUMNS`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -85,8 +90,11 @@ class Target:
 
 
 def plan(setup: TaskSetup, task: str, subject: str, settings: EvalSettings, dataset: str) -> list[Target]:
-    """The targets of one task and test subject (pools: ``[train, test]``), in case and repeat order."""
+    """The targets of one task and test subject (pools: ``[train, test]``), in case and repeat order; none
+    when the dataset cannot pose the task (no labels for segmentation, one modality for transfer)."""
     test = setup.sampler.pools[TEST_POOL]
+    if TEST_POOL not in setup.sampler.valid[task] or TRAIN_POOL not in setup.sampler.valid[task]:
+        return []
     code = test.subjects.index(subject)
     own = np.flatnonzero(test.subject == code)
     labels = test.labels[torch.as_tensor(own, device=test.labels.device)].long().cpu()
@@ -124,10 +132,9 @@ def groups(setup: TaskSetup, tasks: list[str], settings: EvalSettings, dataset: 
 
 def evaluate(
     predict: PredictFn,
-    setup: TaskSetup,
+    setups: Mapping[str, TaskSetup],
     tasks: list[str],
     settings: EvalSettings,
-    dataset: str,
     run: dict[str, Any],
     *,
     in_context: bool = True,
@@ -137,6 +144,8 @@ def evaluate(
 ) -> tuple[pd.DataFrame, dict[str, np.ndarray] | None]:
     """Score ``predict`` on ``tasks``; return the tidy metrics and (``keep_samples``) qualitative samples.
 
+    ``setups``: per dataset, its :func:`evaluation_setup` (in config order); rows are task by task,
+    then dataset by dataset.
     ``run`` gives the identifying columns (run, model, variant, train_subjects, all_subjects).
     A predictor that ignores the context (``in_context=False``) is scored once per target with an
     empty ``context_size``.
@@ -145,11 +154,13 @@ def evaluate(
     records: list[dict[str, Any]] = []
     kept: dict[str, list] = {}
     per_task: dict[str, int] = {}
-    total = len(tasks) * len(setup.sampler.pools[TEST_POOL].subjects)
-    bar = tqdm(groups(setup, tasks, settings, dataset), total=total, desc=f"evaluate {run['run']}",
-               disable=not progress, mininterval=5.0)  # groups are synthesised one at a time
+    total = len(tasks) * sum(len(setup.sampler.pools[TEST_POOL].subjects) for setup in setups.values())
+    every = ((dataset, group) for task in tasks for dataset, setup in setups.items()
+             for group in groups(setup, [task], settings, dataset))  # fmt: skip
+    bar = tqdm(every, total=total, desc=f"evaluate {run['run']}", disable=not progress,
+               mininterval=5.0)  # groups are synthesised one at a time
     with torch.inference_mode():
-        for targets, batch in bar:
+        for dataset, (targets, batch) in bar:
             family = batch.families[0]
             for size in sizes:
                 length = size or 0

@@ -1,4 +1,5 @@
-"""Quality control of preprocessing: accuracy against the cohort's ground truth, and a QC figure."""
+"""Quality control of preprocessing: accuracy against the cohort's ground truth, what can be measured
+without truth (real datasets), and a QC figure."""
 
 from __future__ import annotations
 
@@ -39,6 +40,22 @@ def truth_metrics(result: Preprocessed, truth: dict[str, str], grid: ModelGrid) 
     for modality, field in result.bias.items():
         metrics[f"bias_corr_{modality}"] = float(np.corrcoef(np.log(field[inside]), np.log(true_bias[inside]))[0, 1])
     return metrics
+
+
+def image_metrics(result: Preprocessed, template: Template, grid: ModelGrid, modality: str) -> dict[str, float]:
+    """QC without truth (real datasets): what the result alone shows.
+
+    ``brain_ml``: volume of the estimated brain mask; ``template_dice``: its Dice with the template's
+    brain on the grid (a failed registration or strip moves it far from 0.9); ``template_corr``: the
+    correlation of the registered ``modality`` with the template T1 within the template brain.
+    """
+    brain = template.brain_on_grid > 0
+    image = result.images[modality][brain]
+    return {
+        "brain_ml": float(result.mask.sum()) * grid.spacing_mm**3 / 1000,
+        "template_dice": dice(result.mask, brain),
+        "template_corr": float(np.corrcoef(image, template.t1_on_grid[brain])[0, 1]) if image.std() > 0 else 0.0,
+    }
 
 
 def _planes(volume: np.ndarray) -> list[np.ndarray]:

@@ -23,11 +23,30 @@ def native_stripper(method: str, threads: int):
     return lambda data, affine: deepbet_mask(data, affine, threads=threads)
 
 
+#: The truth files the embedded cohort has (real datasets have none); QC compares with them.
+TRUTH = ("pose", "mask", "bias")
+
+
+def truth_files(inputs) -> dict[str, str] | None:
+    """The truth files among a job's ``inputs`` (a mapping), or None when the dataset has none.
+
+    Raises:
+        ValueError: when only some of :data:`TRUTH` are given (QC needs all three).
+    """
+    present = [key for key in TRUTH if key in inputs.keys()]
+    if present and len(present) != len(TRUTH):
+        raise ValueError(f"truth files {present} given without {sorted(set(TRUTH) - set(present))}; QC needs all of {TRUTH}")
+    return {key: str(inputs[key]) for key in TRUTH} if present else None
+
+
 def run_subject(
     ants, subject: str, site: str, images: dict[str, str], labels: str | None, truth: dict[str, str] | None,
     template: Template, settings: PreprocessSettings, modalities: list[str], slicing: dict, outputs: dict[str, str], threads: int,
 ) -> dict:
     """Preprocess one subject and write its slices, transform, QC figure and QC row; returns the row.
+
+    ``labels`` (a label map) and ``truth`` (:func:`truth_files`) may be None, as for real datasets: the
+    slices then carry all-zero labels and the QC row reports timings only (no truth to measure against).
 
     ``ants`` must come from ``import_ants(1)`` for reproducible registrations; ``threads`` is for deepbet.
     """
@@ -49,5 +68,7 @@ def run_subject(
     row["total_s"] = time.perf_counter() - start
     if truth is not None:
         row |= qc.truth_metrics(result, truth, settings.grid)
+    else:
+        row |= qc.image_metrics(result, template, settings.grid, settings.registration_modality)
     write_tsv(outputs["row"], pd.DataFrame([row]).round(4))
     return row

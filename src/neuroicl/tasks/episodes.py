@@ -128,6 +128,7 @@ class EpisodeSampler:
         augment: bool = True,
         context_pools: list[int] | None = None,
         modalities: tuple[list[str], str | None] | None = None,
+        target_pools: list[int] | None = None,
     ) -> Episode:
         """One episode of ``task_name``.
 
@@ -135,6 +136,7 @@ class EpisodeSampler:
         where context items come from (evaluation: a test-split target, training-split contexts).
         ``modalities`` = (input modality names, separate target modality or None) fixes the
         modalities of the target *and* of every context item (evaluation cases).
+        ``target_pools`` restricts where a drawn target comes from (a case's dataset).
         Pools with the same ``name`` are one dataset for the dataset mix.
         """
         task = self.tasks[task_name]
@@ -143,7 +145,10 @@ class EpisodeSampler:
             names = [pool.name for pool in self.pools]
             raise ValueError(f"task {task_name!r}: no dataset among {names} can provide it (labels/modalities)")
         if target is None:
-            pool_index = valid[rng.integers(len(valid))]
+            allowed = valid if target_pools is None else [i for i in valid if i in target_pools]
+            if not allowed:
+                raise ValueError(f"task {task_name!r}: none of the target pools {target_pools} can provide it")
+            pool_index = allowed[rng.integers(len(allowed))]
             rows = np.flatnonzero(self.pools[pool_index].available.sum(1) >= task.min_modalities)
             target = (pool_index, int(rows[rng.integers(len(rows))]))
         pool_index, row = target

@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
@@ -50,6 +50,9 @@ class TrainSettings:
         log_every: steps per CSV log row.
         seed: seeds the weights and every step's draws.
         compile: ``torch.compile`` the model (CUDA only).
+        loss_weights: task family → factor on its samples' losses (missing families: 1). Soft Dice
+            is O(0.1–1) while the MSE of a [0, 1] image is O(0.001–0.01), so unweighted the mask
+            tasks dominate the shared gradient.
     """
 
     steps: int
@@ -63,8 +66,11 @@ class TrainSettings:
     log_every: int = 10
     seed: int = 0
     compile: bool = False
+    loss_weights: dict[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        if any(not weight >= 0 for weight in self.loss_weights.values()):
+            raise ValueError(f"training.loss_weights must be >= 0, got {self.loss_weights}")
         for key in ("steps", "batch_size", "checkpoint_every", "log_every"):
             if getattr(self, key) < 1:
                 raise ValueError(f"training.{key} must be >= 1, got {getattr(self, key)}")
@@ -88,8 +94,9 @@ class TrainSettings:
         return self.lr * (floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * progress)))
 
 
-def batch_loss(model: torch.nn.Module, batch: Batch) -> Tensor:
-    """Mean over the batch of each sample's family loss on its scored channels."""
+def batch_loss(model: torch.nn.Module, batch: Batch, weights: dict[str, float] | None = None) -> Tensor:
+    """Mean over the batch of each sample's family loss on its scored channels, times its family's
+    weight in ``weights`` (default 1)."""
     raw = model(batch.target_in, batch.context_in, batch.context_out).float()
     off = ~batch.active[:, :, None, None]
     losses = []
@@ -100,7 +107,8 @@ def batch_loss(model: torch.nn.Module, batch: Batch) -> Tensor:
         fill = _OFF_LOGIT if objective.activation == "sigmoid" else 0.0
         pred = raw[index].masked_fill(off[index], fill)
         target = batch.target_out[index].masked_fill(off[index], 0.0)
-        losses.append(objective.per_sample_loss(pred, target))
+        weight = (weights or {}).get(family, 1.0)
+        losses.append(objective.per_sample_loss(pred, target) * weight)
     return torch.cat(losses).mean()
 
 
@@ -158,7 +166,7 @@ def train(
         rng, generator = step_generators(settings.seed, step, device)
         batch = synth(draw(rng), generator)
         with torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=cuda):
-            loss = batch_loss(forward, batch)
+            loss = batch_loss(forward, batch, settings.loss_weights)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         if settings.grad_clip > 0:

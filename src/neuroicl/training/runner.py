@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import os
+from collections.abc import Mapping
 from dataclasses import asdict, replace
 from typing import Any
 
@@ -21,6 +22,7 @@ from neuroicl.models.base import TrainablePredictor
 from neuroicl.models.factory import build_model
 from neuroicl.preprocess.slices import SliceStore
 from neuroicl.runs import Run
+from neuroicl.tasks.base import Task, build_tasks
 from neuroicl.tasks.episodes import stable_seed
 from neuroicl.tasks.pool import Pool
 from neuroicl.tasks.setup import TaskSetup, build
@@ -57,6 +59,7 @@ def settings_for(run: Run, training: dict[str, Any]) -> TrainSettings:
         log_every=int(training["log_every"]),
         seed=stable_seed(training["seed"], run.name) % 2**32,
         compile=bool(training["compile"]),
+        loss_weights={family: float(weight) for family, weight in training["loss_weights"].items()},
         **{k: training["optimizer"][k] for k in ("lr", "weight_decay", "warmup_steps", "min_lr_fraction", "grad_clip")},
     )
 
@@ -71,27 +74,62 @@ def task_setup(run: Run, tasks_config: dict[str, Any], pools: list[Pool], slice_
     return build(config, pools, slice_axis, weights=run.weights)
 
 
+def can_pose(task: Task, store: SliceStore) -> bool:
+    """Whether a dataset's slice store can provide ``task``: enough modalities, and label maps where it needs them.
+
+    Labels are looked for on a spread of at most 64 slices (a labelled dataset has them on every brain slice).
+    """
+    if len(store.modalities) < task.min_modalities:
+        return False
+    step = max(1, len(store.labels) // 64)
+    return not task.needs_labels or bool(np.asarray(store.labels[::step]).any())
+
+
+def training_subjects(
+    run: Run, tasks_config: dict[str, Any], stores: Mapping[str, SliceStore], splits: Mapping[str, dict[str, list[str]]], seed: int
+) -> dict[str, list[str]]:
+    """The training subjects of ``run``, per dataset (datasets without any are left out).
+
+    All runs but the U-Nets with ``k`` subjects take every dataset's whole training split. ``k`` subjects
+    are drawn from the *pooled* training subjects of the datasets that can pose the run's task (ids
+    ``<dataset>/<subject>``, sorted): nested subsets of one seeded shuffle (:func:`subject_subset`), ``k``
+    capped by the pooled count. With one dataset this is that dataset's subset.
+    """
+    if run.subjects is None:
+        return {name: sorted(splits[name]["train"]) for name in stores}
+    tasks = build_tasks(tasks_config["settings"])
+    usable = [name for name in stores if all(can_pose(tasks[task], stores[name]) for task in run.eval_tasks)]
+    pooled = [f"{name}/{subject}" for name in usable for subject in splits[name]["train"]]
+    if not pooled:
+        raise ValueError(f"run {run.name!r}: no dataset among {list(stores)} can pose {list(run.eval_tasks)}")
+    picked = [item.split("/", 1) for item in subject_subset(pooled, min(run.subjects, len(pooled)), seed)]
+    chosen = {name: sorted(subject for owner, subject in picked if owner == name) for name in usable}
+    return {name: ids for name, ids in chosen.items() if ids}
+
+
 def fit(
     run: Run,
     config: dict[str, Any],
-    store: SliceStore,
-    splits: dict[str, list[str]],
-    dataset: str,
+    stores: Mapping[str, SliceStore],
+    splits: Mapping[str, dict[str, list[str]]],
     checkpoint_root: str | os.PathLike,
     stamp: Any = None,
     progress: bool = True,
 ) -> tuple[dict[str, TrainablePredictor], list[dict[str, Any]]]:
     """Train every network of ``run``; return them (keyed by label, "" for one) and the log rows.
 
-    ``stamp`` (e.g. the slice store's file stamps) joins the checkpoint fingerprint, so that new
+    ``stores`` and ``splits``: per dataset (in config order), its slice store and split. Training
+    draws from one pool per dataset (supplement G: valid datasets per task, the context dataset mix).
+    ``stamp`` (e.g. the slice stores' file stamps) joins the checkpoint fingerprint, so that new
     data never resumes from a checkpoint trained on old data.
     """
     if not run.trained:
         raise ValueError(f"run {run.name!r} has nothing to train")
     training = config["training"]
     device = pick_device(training["device"])
-    subjects = subject_subset(splits["train"], run.subjects, training["seed"])
-    pools = [Pool.from_store(dataset, store, subjects, device)]
+    chosen = training_subjects(run, config["tasks"], stores, splits, training["seed"])
+    pools = [Pool.from_store(name, stores[name], subjects, device) for name, subjects in chosen.items()]
+    subjects = next(iter(chosen.values())) if len(stores) == 1 else chosen  # one dataset: the key of before
     setup = task_setup(run, config["tasks"], pools, config["preprocess"]["slices"]["axis"])
     hparams = config["models"]["hyperparameters"][run.model]
     evaluation = EvalSettings.from_config(config["evaluation"])
@@ -116,7 +154,8 @@ def fit(
 
 
 def checkpoint_key(
-    run: Run, config: dict[str, Any], label: str, settings: TrainSettings, subjects: list[str], stamp: Any
+    run: Run, config: dict[str, Any], label: str, settings: TrainSettings, subjects: list[str] | dict[str, list[str]],
+    stamp: Any,
 ) -> str:
     """The fingerprint of everything that shapes one network's training: a change starts it afresh."""
     return fingerprint({
@@ -128,16 +167,20 @@ def checkpoint_key(
 
 
 def _drawer(run: Run, setup: TaskSetup, pools: list[Pool], evaluation: EvalSettings, label: str, batch_size: int):
-    """Episodes of one step: Table 7 episodes, or (task-specific U-Net) random evaluation cases of its task."""
+    """Episodes of one step: Table 7 episodes, or (task-specific U-Net) random evaluation cases of its task,
+    each from a dataset that can pose it (its own modalities)."""
     if not run.uses_cases:
         return lambda rng: setup.sampler.sample(rng, batch_size)
     (task,) = run.eval_tasks
-    cases = [c for c in cases_for(task, pools[0].modalities, evaluation) if c.label == label]
+    cases = [(pool, case) for pool in setup.sampler.valid[task]
+             for case in cases_for(task, pools[pool].modalities, evaluation) if case.label == label]  # fmt: skip
+    if not cases:
+        raise ValueError(f"run {run.name!r}: no dataset among {[p.name for p in pools]} has a {task} case {label!r}")
 
     def draw(rng: np.random.Generator):
         picked = rng.integers(len(cases), size=batch_size)
-        return [setup.sampler.episode(rng, task, 0, choice=cases[i].choice, modalities=cases[i].modalities)
-                for i in picked]
+        return [setup.sampler.episode(rng, task, 0, choice=cases[i][1].choice, modalities=cases[i][1].modalities,
+                                      target_pools=[cases[i][0]]) for i in picked]  # fmt: skip
 
     return draw
 

@@ -1,0 +1,101 @@
+"""The paper-scale config: its dry run lists the whole DAG (every real dataset, every run) with no data
+present, and prints the GPU-hour summary."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+
+import pytest
+import yaml
+from snakemake.utils import update_config
+
+from neuroicl.data.cohort import CohortSpec
+from neuroicl.data.sources import datasets_from_config, planned_train_count
+from neuroicl.runs import catalogue
+
+
+@pytest.fixture(scope="module")
+def paper(root):
+    config = yaml.safe_load((root / "config" / "config.yaml").read_text())
+    update_config(config, yaml.safe_load((root / "config" / "paper.yaml").read_text()))
+    return config
+
+
+@pytest.fixture(scope="module")
+def dry_run(root, paper, tmp_path_factory):
+    """`snakemake -n --configfile config/paper.yaml` in an empty folder (nothing downloaded)."""
+    folder = tmp_path_factory.mktemp("paper")
+    (folder / "config").mkdir()
+    shutil.copy(root / "config" / "config.yaml", folder / "config" / "config.yaml")
+    run = subprocess.run(
+        [sys.executable, "-m", "snakemake", "-n", "-s", str(root / "workflow" / "Snakefile"), "-d", str(folder),
+         "--configfile", str(root / "config" / "paper.yaml")],
+        capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    return run.stdout + run.stderr
+
+
+def _job_counts(text: str) -> dict[str, int]:
+    table = text[text.index("Job stats:") :].split("\n\n")[0]
+    return {m[1]: int(m[2]) for m in re.finditer(r"^(\w+)\s+(\d+)$", table, re.M)}
+
+
+def test_dry_run_lists_every_real_dataset(dry_run, paper):
+    counts = _job_counts(dry_run)
+    specs = datasets_from_config(paper)
+    assert counts["preprocess_subject"] == sum(spec.n_subjects for spec in specs)
+    for spec in specs:
+        assert counts[f"adapt_{spec.name}"] == 1
+        assert f"results/splits/{spec.name}.json" in dry_run
+        assert f"resources/{spec.name}/sub-{spec.n_subjects:04d}/anat/" in dry_run
+    assert counts["download"] == len({entry for spec in specs for entry in spec.archives})
+    assert counts["splits"] == counts["slice_store"] == counts["qc_table"] == len(specs)
+
+
+def test_dry_run_lists_every_run(dry_run, paper):
+    cohort = CohortSpec.from_config(paper["cohort"])
+    n_train = sum(planned_train_count(spec, paper["splits"], cohort) for spec in datasets_from_config(paper))
+    runs = catalogue(paper, n_train)
+    for run in runs:
+        assert f"results/metrics/{run.name}.csv" in dry_run
+    counts = _job_counts(dry_run)
+    assert counts["train"] + counts["train_first"] == sum(run.trained for run in runs)
+    assert counts["evaluate"] + counts["evaluate_first"] == len(runs)
+    assert {"unet-segmentation-n32", "unet-segmentation-all"} <= {run.name for run in runs}
+
+
+def test_dry_run_prints_the_gpu_hour_summary(dry_run):
+    summary = dry_run[dry_run.index("Dry-run summary") :]
+    for model in ("neuralizer", "unet", "universeg"):
+        assert re.search(rf"^train\s+{model}\s+\d+", summary, re.M)
+        assert re.search(rf"^evaluate\s+{model}\s+\d+", summary, re.M)
+    assert "total train" in summary and "total evaluate" in summary
+
+
+@pytest.mark.parametrize("entry", ["adni", "ukbiobank"])
+def test_a_manual_entry_is_a_target_that_stops_with_its_instructions(root, tmp_path, entry):
+    (tmp_path / "config").mkdir()
+    shutil.copy(root / "tests" / "config" / "config.yaml", tmp_path / "config" / "config.yaml")
+    run = subprocess.run(
+        [sys.executable, "-m", "snakemake", "-c1", "-s", str(root / "workflow" / "Snakefile"), "-d", str(tmp_path),
+         f"resources/downloads/{entry}.json"],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert run.returncode != 0
+    assert "manual dataset" in run.stderr and f"resources/downloads/{entry}" in run.stderr  # on the terminal
+    assert not (tmp_path / "resources" / "downloads" / f"{entry}.json").exists()
+    assert "manual dataset" in (tmp_path / "logs" / "data" / "download" / f"{entry}.log").read_text()
+
+
+def test_the_registry_holds_every_archive_the_kinds_read_and_the_manual_entries(root):
+    from neuroicl.data.sources import MANUAL_ENTRIES
+    from neuroicl.datasets.layout import KINDS
+    from neuroicl.datasets.registry import Manual, load_registry
+
+    registry = load_registry(root / "resources" / "datasets" / "registry.yaml")
+    assert {entry for kind in KINDS.values() for entry in kind.archives} <= set(registry)
+    assert all(isinstance(registry[name], Manual) for name in MANUAL_ENTRIES)
