@@ -7,7 +7,7 @@ import yaml
 
 from neuroicl.evaluation.cases import EvalSettings
 from neuroicl.runs import Run
-from neuroicl.summary import BENCH_HINT, dry_run_summary, estimate, eval_targets, load_throughput
+from neuroicl.summary import BENCH_HINT, comparable_throughput, dry_run_summary, estimate, eval_targets, load_throughput
 
 SETTINGS = EvalSettings(context_sizes=(1, 3), repeats=2, labels={"a": (1,), "b": (2,)}, transfer={"T1w": "T2w"})
 SEEN = Run("neuralizer-seen", "neuralizer", "Neuralizer-seen", ("denoising",), {"denoising": 1.0}, steps=100, batch_size=36)
@@ -69,3 +69,14 @@ def test_a_bad_throughput_entry_names_the_model(tmp_path, entry, message):
     path.write_text(yaml.safe_dump({"unet": entry}))
     with pytest.raises(ValueError, match=f"unet.*{message}|{message}.*unet|'unet' {message}"):
         load_throughput(path)
+
+
+def test_a_rate_measured_at_another_size_or_width_is_not_used(root):
+    config = yaml.safe_load((root / "config" / "config.yaml").read_text())  # the demo: 48 x 48 slices, 16 channels
+    entry = {"device": "GPU", "command": "bench", "measured": "2026-01-01", "samples_per_s": 300.0}
+    table = {"neuralizer": {**entry, "image_size": 192, "channels": 64}, "unet": {**entry, "image_size": 48, "channels": 16}}
+    out = comparable_throughput(table, config)
+    assert out["neuralizer"]["samples_per_s"] is None
+    assert "192x192, 64 channels" in out["neuralizer"]["note"] and "48x48, 16 channels" in out["neuralizer"]["note"]
+    assert out["unet"]["samples_per_s"] == 300.0
+    assert table["neuralizer"]["samples_per_s"] == 300.0  # the input is left alone

@@ -25,6 +25,7 @@ import yaml
 from neuroicl.data.cohort import CohortSpec
 from neuroicl.data.sources import DatasetSpec, planned_split_sizes
 from neuroicl.evaluation.cases import EvalSettings, cases_for
+from neuroicl.preprocess.grid import AXES
 from neuroicl.runs import Run
 
 #: Cost of a forward-only sample relative to a training sample (forward + backward ≈ 3 forwards).
@@ -34,6 +35,9 @@ FORWARD_FRACTION = 1 / 3
 BENCH_HINT = "not measured — run bench/train_speed.py --device cuda --write bench/throughput.yaml"
 
 FIELDS = ("samples_per_s", "device", "command", "measured")
+
+#: Width of a model whose config sets none (the paper's, the dataclasses' default).
+DEFAULT_CHANNELS = 64
 
 
 def load_throughput(path: str | Path) -> dict[str, dict[str, Any]]:
@@ -129,7 +133,7 @@ def dry_run_summary(runs: list[Run], throughput: Mapping[str, Mapping[str, Any]]
         if entry is None:
             note, hours = "parameter-free (not counted)", "-"
         elif entry["samples_per_s"] is None:
-            note, hours = BENCH_HINT, "?"
+            note, hours = entry.get("note", BENCH_HINT), "?"
         else:
             note = f"{entry['samples_per_s']:g} samples/s on {entry['device']} ({entry['measured']})"
             hours = f"{row['hours']:.1f}"
@@ -152,4 +156,32 @@ def config_summary(config: dict[str, Any], datasets: list[DatasetSpec], runs: li
     targets = eval_targets(tests, list(config["tasks"]["evaluated"]), settings)
     low, high = config["tasks"]["context"]["size"]
     header = "datasets: " + ", ".join(f"{spec.name} ({spec.n_subjects} subjects, {tests[spec.name][2]} test)" for spec in datasets)
-    return dry_run_summary(runs, load_throughput(throughput_path), targets, settings, (low + high) / 2, header)
+    throughput = comparable_throughput(load_throughput(throughput_path), config)
+    return dry_run_summary(runs, throughput, targets, settings, (low + high) / 2, header)
+
+
+def slice_size(config: dict[str, Any]) -> tuple[int, int]:
+    """``(H, W)`` of the config's 2D slices: the model grid without the slicing axis."""
+    shape = config["preprocess"]["grid"]["shape"]
+    axis = AXES[config["preprocess"]["slices"]["axis"]]
+    height, width = (size for i, size in enumerate(shape) if i != axis)
+    return height, width
+
+
+def comparable_throughput(throughput: Mapping[str, Mapping[str, Any]], config: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """``throughput`` with every entry measured at another image size or width than ``config`` uses
+    turned into "not measured" (``samples_per_s`` None and a ``note`` saying why): a rate measured at
+    192×192 and 64 channels says nothing about a 48×48, 16-channel demo."""
+    height, width = slice_size(config)
+    out: dict[str, dict[str, Any]] = {}
+    for model, entry in throughput.items():
+        entry = dict(entry)
+        channels = config["models"]["hyperparameters"].get(model, {}).get("channels", DEFAULT_CHANNELS)
+        size, measured_channels = entry.get("image_size"), entry.get("channels")
+        if entry["samples_per_s"] is not None and (size not in (None, height) or height != width
+                                                    or measured_channels not in (None, channels)):
+            entry["note"] = (f"measured at {size}x{size}, {measured_channels} channels; this config trains "
+                             f"{height}x{width}, {channels} channels: not comparable")
+            entry["samples_per_s"] = None
+        out[model] = entry
+    return out

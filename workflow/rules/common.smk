@@ -21,9 +21,8 @@ validate(config, schema="../schemas/config.schema.yaml")
 
 REFERENCE = resolve_reference(config["reference"])
 COHORT = CohortSpec.from_config(config["cohort"])
-# The datasets of the run (config `datasets:`), in order; the first feeds the task figures.
+# The datasets of the run (config `datasets:`), in order (a task figure shows the first that can pose the task).
 DATASETS = {spec.name: spec for spec in datasets_from_config(config, COHORT)}
-FIRST = next(iter(DATASETS))
 EMBEDDED = [name for name, spec in DATASETS.items() if not spec.real]
 REAL = [name for name, spec in DATASETS.items() if spec.real]
 SUBJECTS = {name: spec.subject_ids() for name, spec in DATASETS.items()}
@@ -135,12 +134,6 @@ def get_qc_rows(wildcards):
         dataset=wildcards.dataset,
         subject=SUBJECTS[wildcards.dataset],
     )
-
-
-def get_slice_store(wildcards):
-    """The files of the first dataset's slice store (a dict for `unpack`; the task figures)."""
-    folder = f"results/preprocess/{FIRST}/slices"
-    return {name.split(".")[0]: f"{folder}/{name}" for name in STORE_FILES}
 
 
 def get_dataset_inputs(wildcards):

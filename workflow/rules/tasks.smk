@@ -1,10 +1,10 @@
 # Tasks stage: examples of every task and of every task augmentation (Neuralizer supplement C, G).
+# Every dataset feeds them: each task is shown on the first dataset that can pose it (neuroicl.tasks.examples).
 
 
 rule task_examples:
     input:
-        unpack(get_slice_store),
-        splits=f"results/splits/{FIRST}.json",
+        unpack(get_dataset_inputs),
     output:
         report(
             "results/figures/tasks.png",
@@ -18,14 +18,14 @@ rule task_examples:
     params:
         tasks=config["tasks"],
         slice_axis=config["preprocess"]["slices"]["axis"],
+        datasets=list(DATASETS),
     script:
         "../scripts/task_examples.py"
 
 
 rule augmentation_examples:
     input:
-        unpack(get_slice_store),
-        splits=f"results/splits/{FIRST}.json",
+        unpack(get_dataset_inputs),
     output:
         report(
             "results/figures/augmentations.png",
@@ -39,5 +39,6 @@ rule augmentation_examples:
     params:
         tasks=config["tasks"],
         slice_axis=config["preprocess"]["slices"]["axis"],
+        datasets=list(DATASETS),
     script:
         "../scripts/augmentation_examples.py"
