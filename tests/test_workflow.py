@@ -84,7 +84,7 @@ def test_preprocessing_outputs(tiny_run):
 def test_task_and_augmentation_figures(tiny_run):
     for name in ("tasks", "augmentations"):
         assert (tiny_run / "results" / "figures" / f"{name}.png").stat().st_size > 50_000
-    assert "tasks: ['segmentation'," in (tiny_run / "logs" / "figures" / "tasks.log").read_text()
+    assert "tasks (dataset): {'segmentation': 'embedded'," in (tiny_run / "logs" / "figures" / "tasks.log").read_text()
 
 
 @pytest.mark.workflow
