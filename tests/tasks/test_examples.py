@@ -3,37 +3,21 @@
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pytest
 import torch
 
-from neuroicl.preprocess.slices import SliceStore
 from neuroicl.tasks.examples import AUGMENTED_TASKS, augmentation_examples, example_pools, example_setup, task_examples
+from neuroicl.tasks.toy import toy_split, toy_store
 
 NEEDS_LABELS = {"segmentation", "masking", "synthetic_transfer"}
-
-
-def store_of(pool, modalities: int = 4) -> SliceStore:
-    """An in-memory slice store holding a toy pool (its first ``modalities`` modalities)."""
-    names = pool.modalities[:modalities]
-    index = pd.DataFrame({
-        "row": range(len(pool)), "subject": [pool.subjects[i] for i in pool.subject], "site": "s",
-        "slice": pool.slice, "modalities": ",".join(names),
-    })  # fmt: skip
-    return SliceStore(images=pool.images[:, :modalities].numpy(), mask=pool.brain.numpy().astype(np.uint8),
-                      labels=pool.labels.numpy(), index=index, modalities=names)
-
-
-def split_of(pool, n_train: int) -> dict[str, list[str]]:
-    return {"train": pool.subjects[:n_train], "val": [], "test": pool.subjects[n_train:]}
 
 
 def setup_of(make_pool, task_config, order: list[str]):
     """'seg': labelled, one modality (as OASIS-1); 'multi': no labels, four modalities (as IXI, MSD)."""
     pools = {"seg": make_pool(name="seg", subjects=5), "multi": make_pool(name="multi", labels=False, subjects=5)}
     modalities = {"seg": 1, "multi": 4}
-    stores = {name: store_of(pools[name], modalities[name]) for name in order}
-    splits = {name: split_of(pools[name], 3) for name in order}
+    stores = {name: toy_store(pools[name], modalities[name]) for name in order}
+    splits = {name: toy_split(pools[name], 3) for name in order}
     return example_setup(task_config, stores, splits, "axial")
 
 
@@ -76,12 +60,12 @@ def test_pools_are_train_then_test_per_dataset_in_order(make_pool, task_config):
 def test_an_empty_split_is_an_error_naming_the_dataset(make_pool, task_config):
     pool = make_pool(name="seg")
     with pytest.raises(ValueError, match="'seg': the test split is empty"):
-        example_setup(task_config, {"seg": store_of(pool)}, {"seg": split_of(pool, 6)}, "axial")
+        example_setup(task_config, {"seg": toy_store(pool)}, {"seg": toy_split(pool, 6)}, "axial")
 
 
 def test_a_task_no_dataset_can_pose_is_an_error(make_pool, task_config):
     pool = make_pool(name="multi", labels=False)
-    setup = example_setup(task_config, {"multi": store_of(pool)}, {"multi": split_of(pool, 3)}, "axial")
+    setup = example_setup(task_config, {"multi": toy_store(pool)}, {"multi": toy_split(pool, 3)}, "axial")
     with pytest.raises(ValueError, match="'segmentation': no dataset among \\['multi'\\]"):
         example_pools(setup, "segmentation")
 

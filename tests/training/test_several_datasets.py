@@ -5,36 +5,20 @@ from __future__ import annotations
 from dataclasses import replace
 
 import numpy as np
-import pandas as pd
 import pytest
 import torch
 
-from neuroicl.preprocess.slices import SliceStore
 from neuroicl.runs import by_name, catalogue
+from neuroicl.tasks.toy import toy_split, toy_store
 from neuroicl.training.runner import fit, subject_subset, training_subjects
-
-
-def store_of(pool, modalities: int = 4) -> SliceStore:
-    """An in-memory slice store holding a toy pool (its first ``modalities`` modalities)."""
-    names = pool.modalities[:modalities]
-    index = pd.DataFrame({
-        "row": range(len(pool)), "subject": [pool.subjects[i] for i in pool.subject], "site": "s",
-        "slice": pool.slice, "modalities": ",".join(names),
-    })  # fmt: skip
-    return SliceStore(images=pool.images[:, :modalities].numpy(), mask=pool.brain.numpy().astype(np.uint8),
-                      labels=pool.labels.numpy(), index=index, modalities=names)
-
-
-def split_of(pool, n_train: int) -> dict[str, list[str]]:
-    return {"train": pool.subjects[:n_train], "val": [], "test": pool.subjects[n_train:]}
 
 
 @pytest.fixture
 def two_datasets(make_pool):
     """'seg': labelled, four modalities; 'plain': no labels, one modality (as OASIS-1 and IXI differ)."""
     labelled, plain = make_pool(name="seg", subjects=5), make_pool(name="plain", labels=False, subjects=4)
-    stores = {"seg": store_of(labelled), "plain": store_of(plain, modalities=1)}
-    splits = {"seg": split_of(labelled, 3), "plain": split_of(plain, 3)}
+    stores = {"seg": toy_store(labelled), "plain": toy_store(plain, modalities=1)}
+    splits = {"seg": toy_split(labelled, 3), "plain": toy_split(plain, 3)}
     return stores, splits
 
 

@@ -9,8 +9,10 @@ Example:
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import torch
 
+from neuroicl.preprocess.slices import SliceStore
 from neuroicl.tasks.pool import Pool
 
 MODALITIES = ["T1w", "T2w", "PDw", "FLAIR"]
@@ -45,3 +47,19 @@ def toy_pool(name: str = "toy", labels: bool = True, subjects: int = 6, slices: 
         modalities=list(MODALITIES),
         classes=[3, 4, 5, 6, 27] if labels else [],
     )
+
+
+def toy_store(pool: Pool, modalities: int = 4) -> SliceStore:
+    """An in-memory slice store holding a toy pool (its first ``modalities`` modalities)."""
+    names = pool.modalities[:modalities]
+    index = pd.DataFrame({
+        "row": range(len(pool)), "subject": [pool.subjects[i] for i in pool.subject], "site": "s",
+        "slice": pool.slice, "modalities": ",".join(names),
+    })  # fmt: skip
+    return SliceStore(images=pool.images[:, :modalities].numpy(), mask=pool.brain.numpy().astype(np.uint8),
+                      labels=pool.labels.numpy(), index=index, modalities=names)
+
+
+def toy_split(pool: Pool, n_train: int) -> dict[str, list[str]]:
+    """The first ``n_train`` subjects train, the rest test (no validation subjects)."""
+    return {"train": pool.subjects[:n_train], "val": [], "test": pool.subjects[n_train:]}
