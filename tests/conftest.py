@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from snakemake.profiles import ProfileConfigFileParser
 
 from neuroicl.data.anatomy import Anatomy, build_anatomy
 from neuroicl.data.cohort import CohortSpec
@@ -64,3 +65,32 @@ def make_pool():
 def task_config(root):
     """The ``tasks`` block of the default config."""
     return yaml.safe_load((root / "config" / "config.yaml").read_text())["tasks"]
+
+
+def _read_profile(path: Path) -> dict:
+    """A Snakemake profile file as Snakemake parses it (YTE templates rendered)."""
+    with open(path) as stream:
+        return dict(ProfileConfigFileParser().parse(stream))
+
+
+def _profile_resources(profile: dict) -> dict[str | None, dict[str, str]]:
+    """{rule: resources} from a parsed profile's set-resources, with default-resources under None."""
+    defaults = dict(entry.split("=", 1) for entry in profile["default-resources"])
+    resources: dict[str | None, dict[str, str]] = {None: defaults}
+    for entry in profile["set-resources"]:
+        rule, setting = entry.split(":", 1)
+        name, value = setting.split("=", 1)
+        resources.setdefault(rule, {})[name] = value
+    return resources
+
+
+@pytest.fixture(scope="session")
+def read_profile():
+    """:func:`_read_profile`: path → the parsed profile (tests/test_profiles.py, tests/test_slurm.py)."""
+    return _read_profile
+
+
+@pytest.fixture(scope="session")
+def profile_resources():
+    """:func:`_profile_resources`: parsed profile → {rule: resources}."""
+    return _profile_resources

@@ -6,33 +6,16 @@ from pathlib import Path
 import pytest
 import yaml
 from snakemake.cli import get_profile_dir, parse_args
-from snakemake.profiles import ProfileConfigFileParser
 
 GPU_RULES = ("train", "train_first", "evaluate", "evaluate_first")
 
 
-def _parse(path: Path) -> dict:
-    with open(path) as stream:
-        return dict(ProfileConfigFileParser().parse(stream))
-
-
-def _resources(profile: dict) -> dict[str | None, dict[str, str]]:
-    """{rule: resources} from set-resources, with default-resources under None."""
-    defaults = dict(entry.split("=", 1) for entry in profile["default-resources"])
-    resources: dict[str | None, dict[str, str]] = {None: defaults}
-    for entry in profile["set-resources"]:
-        rule, setting = entry.split(":", 1)
-        name, value = setting.split("=", 1)
-        resources.setdefault(rule, {})[name] = value
-    return resources
-
-
-def _with_variables(root: Path, folder: Path, **variables: str) -> dict:
+def _with_variables(read_profile, root: Path, folder: Path, **variables: str) -> dict:
     """The profile as parsed after setting its cluster variables (the block at its top)."""
     text = yaml.safe_load((root / "slurm" / "config.yaml").read_text())
     text["__variables__"].update(variables)
     (folder / "config.yaml").write_text(yaml.safe_dump(text, sort_keys=False))
-    return _parse(folder / "config.yaml")
+    return read_profile(folder / "config.yaml")
 
 
 def _workflow_rules(root: Path) -> dict[str, str | None]:
@@ -49,8 +32,8 @@ def _workflow_rules(root: Path) -> dict[str, str | None]:
 
 
 @pytest.fixture
-def profile(root) -> dict:
-    return _parse(root / "slurm" / "config.yaml")
+def profile(root, read_profile) -> dict:
+    return read_profile(root / "slurm" / "config.yaml")
 
 
 def test_snakemake_finds_the_profile_in_the_repository_root(root, monkeypatch):
@@ -68,8 +51,8 @@ def test_profile_runs_the_paper_config_on_slurm(root, profile):
     assert "slurm-keep-successful-logs" not in profile and "slurm-status-command" not in profile
 
 
-def test_gpu_rules_ask_for_one_gpu_and_nothing_else(profile):
-    resources = _resources(profile)
+def test_gpu_rules_ask_for_one_gpu_and_nothing_else(profile, profile_resources):
+    resources = profile_resources(profile)
     for rule in GPU_RULES:
         assert resources[rule]["gpu"] == "1", rule
         assert int(resources[rule]["mem_mb"]) >= 16000 and int(resources[rule]["runtime"]) >= 240, rule
@@ -87,36 +70,36 @@ def test_profile_names_only_rules_of_the_workflow(root, profile):
     assert set(GPU_RULES) <= set(rules)
 
 
-def test_a_rule_derived_with_use_rule_gets_the_same_resources(root, profile):
-    resources = _resources(profile)
+def test_a_rule_derived_with_use_rule_gets_the_same_resources(root, profile, profile_resources):
+    resources = profile_resources(profile)
     threads = dict(entry.split("=") for entry in profile["set-threads"])
     for new, old in _workflow_rules(root).items():
         if old is not None:
             assert resources.get(new) == resources.get(old) and threads.get(new) == threads.get(old), new
 
 
-def test_partition_and_account_are_set_in_one_place(root, tmp_path, profile):
-    resources = _resources(profile)
+def test_partition_and_account_are_set_in_one_place(root, tmp_path, profile, profile_resources, read_profile):
+    resources = profile_resources(profile)
     assert {rule.get("slurm_partition") for rule in resources.values()} <= {"", None}  # the cluster's default
     assert resources[None]["slurm_account"] == ""
-    cluster = _resources(_with_variables(root, tmp_path, partition="cpu", account="lab", gpu_model="a100",
-                                         gpu_constraint="a100|h100"))
+    cluster = profile_resources(_with_variables(read_profile, root, tmp_path, partition="cpu", account="lab",
+                                                gpu_model="a100", gpu_constraint="a100|h100"))
     assert cluster[None]["slurm_partition"] == "cpu" and cluster[None]["slurm_account"] == "lab"
     for rule in GPU_RULES:
         assert cluster[rule]["slurm_partition"] == "cpu"  # gpu_partition "" = the same partition
         assert (cluster[rule]["gpu_model"], cluster[rule]["constraint"]) == ("a100", "a100|h100")
-    separate = _resources(_with_variables(root, tmp_path, partition="cpu", gpu_partition="gpu"))
+    separate = profile_resources(_with_variables(read_profile, root, tmp_path, partition="cpu", gpu_partition="gpu"))
     assert separate[None]["slurm_partition"] == "cpu" and "slurm_partition" not in separate["preprocess_subject"]
     assert {separate[rule]["slurm_partition"] for rule in GPU_RULES} == {"gpu"}
 
 
-def test_a_run_without_profile_stays_local(root, monkeypatch):
+def test_a_run_without_profile_stays_local(root, monkeypatch, read_profile):
     """No workflow profile (which Snakemake would load on its own) selects SLURM."""
     monkeypatch.chdir(root)
     monkeypatch.delenv("SNAKEMAKE_PROFILE", raising=False)
     candidates = (root / "default", root / "profiles" / "default", root / "workflow" / "profiles" / "default")
     for config in (path for candidate in candidates for path in candidate.glob("*.yaml")):
-        assert "slurm" not in _parse(config).get("executor", ""), config
+        assert "slurm" not in read_profile(config).get("executor", ""), config
     _, args = parse_args(["--dry-run", "all"])
     assert args.executor is None and args.profile is None
 

@@ -26,7 +26,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from snakemake.profiles import ProfileConfigFileParser
 
 pytestmark = pytest.mark.workflow
 
@@ -74,26 +73,10 @@ def _free_ports(count: int) -> list[int]:
     return ports
 
 
-def _read_profile(root: Path) -> dict:
-    with open(root / "slurm" / "config.yaml") as stream:
-        return dict(ProfileConfigFileParser().parse(stream))
-
-
-def _profile_resources(profile: dict) -> dict[str | None, dict[str, str]]:
-    """{rule: resources} from set-resources, with default-resources under None."""
-    defaults = dict(entry.split("=", 1) for entry in profile["default-resources"])
-    resources: dict[str | None, dict[str, str]] = {None: defaults}
-    for entry in profile["set-resources"]:
-        rule, setting = entry.split(":", 1)
-        name, value = setting.split("=", 1)
-        resources.setdefault(rule, {})[name] = value
-    return resources
-
-
-def _node_size(profile: dict) -> tuple[int, int]:
+def _node_size(profile: dict, resources: dict[str | None, dict[str, str]]) -> tuple[int, int]:
     """CPUs and memory (MB) the node declares: enough for any job of the profile."""
     threads = [int(entry.split("=")[1]) for entry in profile.get("set-threads", [])]
-    memory = [int(value) for rule in _profile_resources(profile).values() for name, value in rule.items()
+    memory = [int(value) for rule in resources.values() for name, value in rule.items()
               if name == "mem_mb"]
     total_mb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2**20
     return max([os.cpu_count() or 1, *threads]), max([total_mb, *memory])
@@ -107,7 +90,7 @@ def _wait_for_file(path: Path, seconds: float = 10) -> None:
     assert path.is_file(), f"{path} did not appear within {seconds} s"
 
 
-def _start_daemons(state: Path, profile: dict, root: Path) -> None:
+def _start_daemons(state: Path, profile: dict, resources: dict[str | None, dict[str, str]], root: Path) -> None:
     host = socket.gethostname().split(".")[0]
     (state / "munge").mkdir(mode=0o711)
     (state / "ctld").mkdir()
@@ -123,7 +106,7 @@ def _start_daemons(state: Path, profile: dict, root: Path) -> None:
                   f"--seed-file={state}/munge/munged.seed"])
     assert munge.returncode == 0, munge.stderr
     _wait_for_file(state / "munge" / "munged.pid")
-    cpus, memory_mb = _node_size(profile)
+    cpus, memory_mb = _node_size(profile, resources)
     ctld_port, slurmd_port = _free_ports(2)
     template = string.Template((root / "tests" / "slurm" / "slurm.conf").read_text())
     SLURM_CONF.parent.mkdir(parents=True, exist_ok=True)
@@ -175,7 +158,7 @@ def plugin(root, tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def cluster(root, plugin, tmp_path_factory) -> Iterator[dict[str, str]]:
+def cluster(root, plugin, tmp_path_factory, read_profile, profile_resources) -> Iterator[dict[str, str]]:
     """munged, slurmctld and slurmd on this machine, for this module; stopped and unconfigured after.
     Yields the environment to run Snakemake in."""
     if os.geteuid() != 0:
@@ -192,7 +175,8 @@ def cluster(root, plugin, tmp_path_factory) -> Iterator[dict[str, str]]:
     state = tmp_path_factory.mktemp("slurm")
     state.chmod(0o755)
     try:
-        _start_daemons(state, _read_profile(root), root)
+        profile = read_profile(root / "slurm" / "config.yaml")
+        _start_daemons(state, profile, profile_resources(profile), root)
         yield _plugin_env(plugin)
     finally:
         for pid_file in ("slurmd.pid", "slurmctld.pid", "munge/munged.pid"):
@@ -276,11 +260,11 @@ def test_every_job_went_through_sbatch(workflow_run):
     assert not list((folder / "logs" / "slurm").rglob("*.log"))
 
 
-def test_jobs_get_the_profiles_resources(root, workflow_run):
+def test_jobs_get_the_profiles_resources(root, workflow_run, read_profile, profile_resources):
     """Each job's SLURM allocation is what the profile sets for its rule (or its defaults)."""
     _, run = workflow_run
-    profile = _read_profile(root)
-    resources = _profile_resources(profile)
+    profile = read_profile(root / "slurm" / "config.yaml")
+    resources = profile_resources(profile)
     threads = dict(entry.split("=") for entry in profile["set-threads"])
     for job in _slurm_jobs(run):
         rule = _rule(job)
