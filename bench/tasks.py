@@ -40,7 +40,8 @@ from neuroicl.tasks.augment import AugmentationTree
 from neuroicl.tasks.base import build_tasks
 from neuroicl.tasks.episodes import ContextSettings, Episode, EpisodeSampler
 from neuroicl.tasks.pool import Pool
-from neuroicl.tasks.synthesize import gather, synthesize
+from neuroicl.tasks.synthesize import gather, synthesize, upload
+from neuroicl.tasks.synthesize import plan as plan_batch
 
 ROWS = ("motion", "denoising", "super_resolution", "spatial", "mixed")
 SPATIAL = ("random_affine", "random_elastic", "random_flip")
@@ -140,7 +141,9 @@ def main() -> None:
     print("|---|---:|---:|---:|---:|")
     for row in rows:
         episodes = plan(row, sampler, rng, args.batch, args.context)
-        items = {k: v.cpu() for k, v in gather([pool], episodes, tasks).items()}
+        index = upload(plan_batch([pool], episodes, tasks, tree), device)
+        n_items = len(episodes) * (episodes[0].context_size + 1)
+        items = {k: v.cpu() for k, v in gather([pool], index, n_items).items()}
         n = len(items["images"])
         batched = timed(partial(synthesize, [pool], episodes, tasks, tree, generator), args.repeats, device)
         single = timed(partial(per_sample, episodes, items), args.repeats, torch.device("cpu"))

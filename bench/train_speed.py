@@ -22,8 +22,11 @@ over the same steps, so the first pass's samples/s carries no extra synchronisat
 of activations and of weights). Peak memory: ``torch.cuda.max_memory_allocated`` over the measured
 steps on CUDA; on the CPU the process's peak RSS (``resource.getrusage``) after the peak is reset
 (``/proc/self/clear_refs``) before the model is built, so it includes the model, pools and warm-up.
-On CUDA one more step runs under ``torch.cuda.set_sync_debug_mode("warn")`` and the synchronising
-calls are counted by source line (host round trips per step).
+Host round trips per step: on CUDA one more step runs under ``torch.cuda.set_sync_debug_mode("warn")``
+and the synchronising calls are counted by source line; on the CPU, where nothing synchronises, one
+more step's device part (synthesis after its one plan upload, forward, loss, backward, clipping; not
+the AdamW update, whose step counters live on the host) runs under
+``neuroicl.training.host_sync.HostSyncGuard``, which counts the calls that would.
 
 Usage: python bench/train_speed.py [--models neuralizer,unet] [--device cpu|cuda] [--batch 8]
        [--context 16 | 1-31] [--size 192] [--channels 64] [--warmup 3] [--steps 10] [--threads 2]
@@ -35,6 +38,7 @@ Prints a Markdown table; with ``--write`` it also updates each measured model's 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import copy
 import dataclasses
 import datetime
@@ -60,8 +64,9 @@ from neuroicl.runs import Run, by_name, catalogue
 from neuroicl.tasks.episodes import Episode
 from neuroicl.tasks.pool import Pool
 from neuroicl.tasks.setup import TaskSetup
-from neuroicl.tasks.synthesize import Batch, synthesize
+from neuroicl.tasks.synthesize import Batch, plan, synthesize_planned, upload
 from neuroicl.tasks.toy import toy_pool
+from neuroicl.training.host_sync import HostSyncGuard
 from neuroicl.training.loop import TrainSettings, batch_loss, step_generators
 from neuroicl.training.runner import settings_for, task_setup
 
@@ -89,7 +94,7 @@ class Result:
     synthesis_share: float
     train_tflops: float
     peak_memory_gib: float
-    syncs_per_step: int | None
+    syncs_per_step: int
     sync_sites: dict[str, int]
 
 
@@ -113,21 +118,28 @@ class Workload:
         size = int(rng.integers(low, high + 1))
         return self.setup.sampler.sample(rng, self.settings.batch_size, context_size=size)
 
-    def synth(self, step: int) -> Batch:
+    def synth(self, step: int, guard: HostSyncGuard | None = None) -> Batch:
+        """The step's batch (``synthesize``: host plan, one upload, device work; the device work under ``guard``)."""
         rng, generator = step_generators(self.settings.seed, step, self.device)
-        setup = self.setup
-        return synthesize(self.pools, self.draw(rng), setup.tasks, setup.tree, generator, setup.flip_dim)
+        setup, episodes = self.setup, self.draw(rng)
+        index = upload(plan(self.pools, episodes, setup.tasks, setup.tree), self.device)
+        if guard is None:
+            return synthesize_planned(self.pools, episodes, setup.tasks, setup.tree, generator, index)
+        guard.allow(index.values())
+        with guard:
+            return synthesize_planned(self.pools, episodes, setup.tasks, setup.tree, generator, index)
 
-    def optimise(self, step: int, batch: Batch) -> None:
-        """The rest of ``loop.train``'s step: schedule, loss, backward, clipping, AdamW."""
+    def optimise(self, step: int, batch: Batch, guard: HostSyncGuard | None = None) -> None:
+        """The rest of ``loop.train``'s step: schedule, loss, backward, clipping (under ``guard``), AdamW."""
         for group in self.optimizer.param_groups:
             group["lr"] = self.settings.lr_at(step)
-        with torch.autocast(device_type=self.device.type, dtype=torch.bfloat16, enabled=self.bf16):
-            loss = batch_loss(self.forward, batch, self.settings.loss_weights)
         self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        if self.settings.grad_clip > 0:
-            torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.settings.grad_clip)
+        with guard or contextlib.nullcontext():
+            with torch.autocast(device_type=self.device.type, dtype=torch.bfloat16, enabled=self.bf16):
+                loss = batch_loss(self.forward, batch, self.settings.loss_weights)
+            loss.backward()
+            if self.settings.grad_clip > 0:
+                torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.settings.grad_clip)
         self.optimizer.step()
 
 
@@ -217,6 +229,14 @@ def count_syncs(work: Workload, step: int) -> Counter[str]:
     return counts
 
 
+def count_round_trips(work: Workload, step: int) -> Counter[str]:
+    """Host round trips of one step's device part on any device (:class:`HostSyncGuard`), by site."""
+    guard = HostSyncGuard([t for p in work.pools for t in (p.images, p.labels, p.brain)])
+    guard.allow(work.model.parameters())
+    work.optimise(step, work.synth(step, guard), guard)
+    return Counter(guard.violations)
+
+
 def reset_peak_rss() -> None:
     """Reset the process's peak RSS to its current RSS (Linux); a no-op where that is not allowed."""
     try:
@@ -252,8 +272,8 @@ def measure(name: str, args: argparse.Namespace, config: dict[str, Any]) -> Resu
         sites = count_syncs(work, measured.stop)
     else:
         wall, synthesis, sizes = timed_pass(work, measured, breakdown=True)
-        split_wall, sites = wall, None
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+        split_wall, sites = wall, count_round_trips(work, measured.stop)
     meta = build_model(name, device="meta", channels=args.channels)
     flops = {size: inference_flops(meta, args.size, size) for size in set(sizes)}
     train_flops = TRAIN_FLOP_FACTOR * args.batch * sum(flops[size] for size in sizes)
@@ -262,8 +282,7 @@ def measure(name: str, args: argparse.Namespace, config: dict[str, Any]) -> Resu
         mean_context=float(np.mean(sizes)), step_s=wall / args.steps, samples_per_s=args.batch * args.steps / wall,
         synthesis_s=synthesis / args.steps, synthesis_share=synthesis / split_wall,
         train_tflops=train_flops / wall / 1e12,
-        peak_memory_gib=peak / 2**30, syncs_per_step=None if sites is None else sum(sites.values()),
-        sync_sites=dict(sites or {}),
+        peak_memory_gib=peak / 2**30, syncs_per_step=sum(sites.values()), sync_sites=dict(sites),
     )  # fmt: skip
 
 
@@ -276,7 +295,7 @@ def markdown(results: list[Result], peak_tflops: float | None) -> str:
     ]
     for r in results:
         share = f"{r.train_tflops / peak_tflops:.1%}" if peak_tflops else "–"
-        syncs = "n/a (CPU)" if r.syncs_per_step is None else str(r.syncs_per_step)
+        syncs = str(r.syncs_per_step)
         lines.append(
             f"| {r.model} | {r.image_size}×{r.image_size} | {r.channels} | {r.batch_size} | {r.mean_context:g} "
             f"| {r.step_s * 1e3:.1f} | {r.samples_per_s:.3g} | {r.synthesis_s * 1e3:.1f} | {r.synthesis_share:.1%} "
@@ -284,7 +303,7 @@ def markdown(results: list[Result], peak_tflops: float | None) -> str:
         )
     for r in results:
         if r.sync_sites:
-            lines += ["", f"Synchronising calls of one {r.model} step (file:line: count):"]
+            lines += ["", f"Host round trips of one {r.model} step (file:line: count):"]
             lines += [f"- {site}: {count}" for site, count in sorted(r.sync_sites.items())]
     return "\n".join(lines)
 

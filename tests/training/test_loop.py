@@ -18,7 +18,7 @@ import yaml
 
 from neuroicl.models.factory import build_model
 from neuroicl.runs import by_name, catalogue
-from neuroicl.tasks.synthesize import Batch, synthesize
+from neuroicl.tasks.synthesize import FAMILIES, Batch, synthesize
 from neuroicl.tasks.setup import build
 from neuroicl.training.checkpoint import CheckpointStore, fingerprint
 from neuroicl.training.loop import TrainSettings, batch_loss, train
@@ -45,7 +45,8 @@ def _batch(active: list[list[bool]], families: tuple[str, ...]) -> Batch:
     target_in = torch.rand(b, 3, 16, 16, generator=g)
     target_out = (torch.rand(b, 3, 16, 16, generator=g) > 0.5).float()
     context = torch.rand(b, 2, 3, 16, 16, generator=g)
-    return Batch(target_in, target_out, context, context, torch.tensor(active), ("t",) * b, families)
+    ids = torch.tensor([FAMILIES.index(f) for f in families])
+    return Batch(target_in, target_out, context, context, torch.tensor(active), ("t",) * b, families, ids)
 
 
 def test_loss_ignores_unscored_channels():

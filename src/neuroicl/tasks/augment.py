@@ -291,12 +291,13 @@ class RandomElastic(_SpatialAugmentation):
 
 @register
 class RandomFlip(_SpatialAugmentation):
-    """Left–right (sagittal-plane) flip; ``state['flip_dim']`` says which image axis is left–right."""
+    """Left–right (sagittal-plane) flip along :data:`~neuroicl.tasks.ops.spatial.LEFT_RIGHT_DIM`
+    (``synthesize`` refuses it for sagittal slices, which have no left–right axis)."""
 
     name = "random_flip"
 
     def apply(self, state: Items, params: Params) -> Items:
-        dim = int(state["flip_dim"])
+        dim = spatial.LEFT_RIGHT_DIM
         flags = torch.ones(len(state["x"]), dtype=torch.bool, device=state["x"].device)
         return {"x": spatial.flip(state["x"], flags, dim), "y": spatial.flip(state["y"], flags, dim)}
 

@@ -76,8 +76,12 @@ class Task(ABC):
         """Discrete per-episode choice (default none); ``classes`` are the dataset's label ids."""
         return ()
 
-    def choice_params(self, choices: list[tuple[int, ...]], device: torch.device) -> Params:
-        """Tensors ``[n, ...]`` that carry the episodes' :meth:`choose` results to :meth:`apply`."""
+    def choice_arrays(self, choices: list[tuple[int, ...]]) -> dict[str, np.ndarray]:
+        """Integer host arrays that encode the episodes' :meth:`choose` results (uploaded with the batch plan)."""
+        return {}
+
+    def choice_params(self, arrays: dict[str, Tensor], n: int, device: torch.device) -> Params:
+        """Tensors ``[n, ...]`` for :meth:`apply` from the uploaded :meth:`choice_arrays` (device work only)."""
         return {}
 
     def sample(self, n: int, generator: torch.Generator) -> Params:

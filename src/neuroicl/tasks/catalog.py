@@ -75,11 +75,17 @@ class _ClassTask(Task):
             chosen |= {twin(c) for c in chosen} & set(classes)
         return tuple(sorted(chosen))
 
-    def choice_params(self, choices: list[tuple[int, ...]], device: torch.device) -> Params:
-        classes = torch.zeros(len(choices), N_LABELS, dtype=torch.bool)
-        for i, chosen in enumerate(choices):
-            classes[i, list(chosen)] = True
-        return {"classes": classes.to(device)}
+    def choice_arrays(self, choices: list[tuple[int, ...]]) -> dict[str, np.ndarray]:
+        """(episode, class) pairs of the chosen classes."""
+        pairs = [(i, c) for i, chosen in enumerate(choices) for c in chosen]
+        return {"episode": np.array([i for i, _ in pairs], dtype=np.int64),
+                "class": np.array([c for _, c in pairs], dtype=np.int64)}  # fmt: skip
+
+    def choice_params(self, arrays: dict[str, Tensor], n: int, device: torch.device) -> Params:
+        """``classes [n, N_LABELS]`` bool: True where the episode's target joins the class."""
+        classes = torch.zeros(n, N_LABELS, dtype=torch.bool, device=device)
+        flags = torch.ones_like(arrays["episode"], dtype=torch.bool)
+        return {"classes": classes.index_put((arrays["episode"], arrays["class"]), flags)}
 
 
 @register
@@ -262,8 +268,9 @@ class UndersamplingReconstruction(Task):
 
     def sample(self, n: int, generator: torch.Generator) -> Params:
         choice = torch.randint(len(self.settings.accelerations), (n,), generator=generator, device=generator.device)
-        acceleration = torch.tensor(self.settings.accelerations, device=generator.device)[choice]
-        center = torch.tensor(self.settings.center_fractions, device=generator.device)[choice]
+        acceleration, center = torch.zeros(n, device=generator.device), torch.zeros(n, device=generator.device)
+        for i, (a, c) in enumerate(zip(self.settings.accelerations, self.settings.center_fractions, strict=True)):
+            acceleration, center = acceleration.masked_fill(choice == i, a), center.masked_fill(choice == i, c)
         equispaced = chance(n, self.settings.equispaced_probability, generator)
         return {"acceleration": acceleration, "center_fraction": center, "equispaced": equispaced}
 
@@ -354,7 +361,7 @@ class Inpainting(Task):
         n, size = len(params["coverage"]), tuple(items["images"].shape[-2:])
         low, high = self.settings.cells
         cells = torch.randint(low, high + 1, (n,), generator=generator, device=generator.device)
-        return {"noise": perlin.sample_perlin(n, size, cells, self.settings.octaves, generator)}
+        return {"noise": perlin.sample_perlin(n, size, cells, self.settings.octaves, generator, max_cells=high)}
 
     def apply(self, items: Items, params: Params) -> tuple[Tensor, Tensor, Tensor]:
         images, channels = items["images"], items["channels"]

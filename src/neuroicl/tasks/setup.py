@@ -9,6 +9,7 @@ from neuroicl.preprocess.grid import AXES
 from neuroicl.tasks.augment import AugmentationTree
 from neuroicl.tasks.base import Task, build_tasks
 from neuroicl.tasks.episodes import ContextSettings, EpisodeSampler
+from neuroicl.tasks.ops.spatial import LEFT_RIGHT_DIM
 from neuroicl.tasks.pool import Pool
 
 
@@ -20,7 +21,7 @@ def flip_dim(slice_axis: str) -> int | None:
     """
     if slice_axis not in AXES:
         raise ValueError(f"preprocess.slices.axis {slice_axis!r} must be one of {list(AXES)}")
-    return None if AXES[slice_axis] == 0 else 2
+    return None if AXES[slice_axis] == 0 else LEFT_RIGHT_DIM
 
 
 @dataclass(frozen=True)

@@ -84,6 +84,7 @@ BAD_CALLS = {
     "octaves": lambda: sample_perlin(2, (8, 8), torch.tensor([1, 2]), 0, gen()),
     "size": lambda: sample_perlin(2, (0, 8), torch.tensor([1, 2]), 1, gen()),
     "cells must be >= 1": lambda: sample_perlin(2, (8, 8), torch.tensor([0, 2]), 1, gen()),
+    "max_cells \\(3\\)": lambda: sample_perlin(2, (8, 8), torch.tensor([1, 4]), 1, gen(), max_cells=3),
     "cells must be an integer": lambda: sample_perlin(2, (8, 8), torch.tensor([1.0, 2.0]), 1, gen()),
     "^n must": lambda: sample_perlin(-1, (8, 8), torch.tensor([1]), 1, gen()),
     "coverage must be in": lambda: perlin_mask(torch.zeros(2, 8, 8), torch.tensor([0.5, 1.5])),

@@ -9,7 +9,13 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-_SOBEL = torch.tensor([[1.0, 0.0, -1.0], [2.0, 0.0, -2.0], [1.0, 0.0, -1.0]])
+
+def _sobel_kernel(like: Tensor) -> Tensor:
+    """The 3x3 Sobel kernel along H, ``[[1, 0, -1], [2, 0, -2], [1, 0, -1]]``, made on ``like``'s device
+    (built by arithmetic, not copied from the host)."""
+    steps = torch.arange(3, device=like.device, dtype=like.dtype)
+    smooth, difference = 2 - (steps - 1).abs(), 1 - steps  # [1, 2, 1], [1, 0, -1]
+    return smooth[:, None] * difference[None, :]
 
 
 def sobel_filter(images: Tensor) -> Tensor:
@@ -18,7 +24,7 @@ def sobel_filter(images: Tensor) -> Tensor:
     ``[N, C, H, W] -> [N, C, H, W]``; all-zero channels stay zero.
     """
     n, c, h, w = images.shape
-    kernel = _SOBEL.to(images)
+    kernel = _sobel_kernel(images)
     kernels = torch.stack([kernel, kernel.T])[:, None]  # [2, 1, 3, 3]
     flat = images.reshape(n * c, 1, h, w)
     gradient = F.conv2d(F.pad(flat, (1, 1, 1, 1), mode="replicate"), kernels).square().sum(1).sqrt()

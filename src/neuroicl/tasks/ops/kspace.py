@@ -13,6 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from neuroicl.tasks.ops.checks import require
 
 
 def _fftc_w(images: Tensor) -> Tensor:
@@ -34,8 +35,8 @@ def _per_item(value: Tensor, name: str, n: int, device: torch.device, dtype: tor
     if not isinstance(value, Tensor) or value.shape != (n,):
         shape = tuple(value.shape) if isinstance(value, Tensor) else type(value).__name__
         raise ValueError(f"{name} must be a tensor of shape [N] = ({n},), got {shape}")
-    if value.is_floating_point() and not bool(torch.isfinite(value).all()):
-        raise ValueError(f"{name} must be finite, got {value.tolist()}")
+    if value.is_floating_point():
+        require(torch.isfinite(value), lambda: f"{name} must be finite, got {value.tolist()}")
     return value.to(device=device, dtype=dtype)
 
 
@@ -86,10 +87,9 @@ def sample_undersampling_mask(
     if equispaced.dtype != torch.bool:
         raise ValueError(f"equispaced must be a bool tensor, got {equispaced.dtype}")
     equispaced = _per_item(equispaced, "equispaced", n, device, torch.bool)
-    if bool((acceleration < 1).any()):
-        raise ValueError(f"acceleration must be >= 1, got {acceleration.tolist()}")
-    if bool(((center_fraction < 0) | (center_fraction > 1)).any()):
-        raise ValueError(f"center_fraction must be in [0, 1], got {center_fraction.tolist()}")
+    require(acceleration >= 1, lambda: f"acceleration must be >= 1, got {acceleration.tolist()}")
+    require((center_fraction >= 0) & (center_fraction <= 1),
+            lambda: f"center_fraction must be in [0, 1], got {center_fraction.tolist()}")  # fmt: skip
 
     # draw everything for every item, whatever its mode, so that one item's draws do not depend on another's mode
     uniform = torch.rand(n, width, generator=generator, device=device, dtype=torch.float64)
@@ -172,9 +172,8 @@ def sample_motion(
     device = generator.device
     degrees = _per_item(degrees, "degrees", n, device, torch.float32)
     translation = _per_item(translation, "translation", n, device, torch.float32)
-    for name, value in (("degrees", degrees), ("translation", translation)):
-        if bool((value < 0).any()):
-            raise ValueError(f"{name} must be >= 0, got {value.tolist()}")
+    require(degrees >= 0, lambda: f"degrees must be >= 0, got {degrees.tolist()}")
+    require(translation >= 0, lambda: f"translation must be >= 0, got {translation.tolist()}")
     k = num_transforms
 
     def symmetric(*shape: int) -> Tensor:
@@ -207,6 +206,11 @@ def _move(images: Tensor, angles: Tensor, shifts: Tensor) -> Tensor:
     return moved.reshape(n, k, c, h, w)
 
 
+def _used_planes_on_cpu(planes: Tensor) -> Tensor:
+    """Indices of the planes ``[P, 1, H, W]`` that are not all zero (a host read: CPU tensors only)."""
+    return torch.nonzero(planes.flatten(1).ne(0).any(1)).flatten()
+
+
 def apply_motion(images: Tensor, params: MotionParams) -> Tensor:
     """Simulate rigid motion during acquisition (TorchIO ``Motion.add_artifact``, in 2-D).
 
@@ -222,7 +226,7 @@ def apply_motion(images: Tensor, params: MotionParams) -> Tensor:
         raise ValueError(f"params must describe N = {n} items, got angles of shape {tuple(params.angles.shape)}")
     if images.device.type == "cpu" and c > 1:  # skip all-zero channel planes (on a GPU that would need a host sync)
         planes = images.reshape(n * c, 1, h, w)
-        keep = torch.nonzero(planes.flatten(1).ne(0).any(1)).flatten()
+        keep = _used_planes_on_cpu(planes)
         if len(keep) < n * c:
             def per_plane(value: Tensor) -> Tensor:
                 return value.repeat_interleave(c, dim=0)[keep]

@@ -9,6 +9,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from neuroicl.tasks.ops.checks import require
+
 
 def _check_images(images: Tensor) -> None:
     if images.ndim != 4 or not images.is_floating_point():
@@ -23,8 +25,7 @@ def _per_item(value: Tensor, name: str, n: int) -> None:
 
 def _check_magnitude(value: Tensor, name: str, n: int) -> None:
     _per_item(value, name, n)
-    if not bool((torch.isfinite(value) & (value >= 0)).all()):
-        raise ValueError(f"{name} must be finite and >= 0, got {value.tolist()}")
+    require(torch.isfinite(value) & (value >= 0), lambda: f"{name} must be finite and >= 0, got {value.tolist()}")
 
 
 def _check_order(order: int) -> None:
@@ -127,8 +128,7 @@ def bias_field(coefficients: Tensor, order: int, size: tuple[int, int]) -> Tenso
     options = {"device": coefficients.device, "dtype": coefficients.dtype}
     x = torch.linspace(-1, 1, h, **options)
     y = torch.linspace(-1, 1, w, **options)
-    exponents = torch.tensor(terms, device=coefficients.device, dtype=coefficients.dtype)  # [T, 2]
-    basis = x[None, :, None] ** exponents[:, 0, None, None] * y[None, None, :] ** exponents[:, 1, None, None]
+    basis = torch.stack([x[:, None] ** i * y[None, :] ** j for i, j in terms])  # [T, H, W], no host upload
     log_field = torch.einsum("nt,thw->nhw", coefficients, basis)
     return torch.exp(log_field)[:, None]
 

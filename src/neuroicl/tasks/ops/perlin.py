@@ -12,6 +12,8 @@ import math
 import torch
 from torch import Tensor
 
+from neuroicl.tasks.ops.checks import require
+
 
 def _fade(t: Tensor) -> Tensor:
     return t * t * t * (t * (6.0 * t - 15.0) + 10.0)
@@ -44,15 +46,18 @@ def _gradient_noise(angles: Tensor, cells: Tensor, size: tuple[int, int]) -> Ten
     return torch.lerp(top, bottom, v)
 
 
-def sample_perlin(n: int, size: tuple[int, int], cells: Tensor, octaves: int, generator: torch.Generator) -> Tensor:
+def sample_perlin(
+    n: int, size: tuple[int, int], cells: Tensor, octaves: int, generator: torch.Generator, max_cells: int | None = None
+) -> Tensor:
     """Draw Perlin noise ``[N, H, W]`` on ``generator.device``.
 
-    ``cells [N]`` (integers >= 1) is each item's lattice resolution: the number of noise cells across
-    the image at the first octave. Octave ``o`` (0-based) has ``cells · 2^o`` cells and amplitude
-    ``2^-o``. Per octave, gradient angles are drawn uniformly on a lattice of the batch's largest cell
-    count and every item reads its own corner of it, so the batch is done at once (the draws, and so
-    each item's noise, depend on the seed and on ``cells.max()``). Values lie roughly in
-    ``±0.7 · (2 - 2^(1 - octaves))``.
+    ``cells [N]`` (integers in 1..``max_cells``) is each item's lattice resolution: the number of noise
+    cells across the image at the first octave. Octave ``o`` (0-based) has ``cells · 2^o`` cells and
+    amplitude ``2^-o``. Per octave, gradient angles are drawn uniformly on a lattice of ``max_cells``
+    cells and every item reads its own corner of it, so the batch is done at once (the draws, and so
+    each item's noise, depend on the seed and on ``max_cells``). ``max_cells`` None reads
+    ``cells.max()`` on the host (a GPU sync); the tasks pass their setting's upper bound. Values lie
+    roughly in ``±0.7 · (2 - 2^(1 - octaves))``.
 
     Example:
         >>> noise = sample_perlin(2, (64, 64), torch.tensor([2, 4]), 3, torch.Generator().manual_seed(0))
@@ -73,9 +78,9 @@ def sample_perlin(n: int, size: tuple[int, int], cells: Tensor, octaves: int, ge
     if n == 0:
         return noise
     cells = cells.to(device)
-    if int(cells.min()) < 1:
-        raise ValueError(f"cells must be >= 1, got values down to {int(cells.min())}")
-    largest = int(cells.max())
+    largest = int(cells.max()) if max_cells is None else max_cells
+    require((cells >= 1) & (cells <= largest),
+            lambda: f"cells must be >= 1 and <= max_cells ({largest}), got {cells.tolist()}")  # fmt: skip
     for octave in range(octaves):
         side = largest * 2**octave + 1
         angles = 2.0 * math.pi * torch.rand(n, side, side, device=device, generator=generator)
@@ -95,9 +100,7 @@ def perlin_mask(noise: Tensor, coverage: Tensor) -> Tensor:
     n, height, width = noise.shape
     if coverage.shape != (n,) or not coverage.is_floating_point():
         raise ValueError(f"coverage must be a float tensor [N={n}], got {coverage.dtype} {tuple(coverage.shape)}")
-    if n and not bool(((coverage >= 0) & (coverage <= 1)).all()):
-        low, high = coverage.min().item(), coverage.max().item()
-        raise ValueError(f"coverage must be in [0, 1], got values in [{low}, {high}]")
+    require((coverage >= 0) & (coverage <= 1), lambda: f"coverage must be in [0, 1], got {coverage.tolist()}")
     flat = noise.reshape(n, -1)
     order = flat.argsort(dim=1, descending=True, stable=True)
     rank = torch.empty_like(order).scatter_(1, order, torch.arange(flat.shape[1], device=flat.device).expand_as(order))

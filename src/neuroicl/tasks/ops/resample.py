@@ -12,6 +12,8 @@ import math
 import torch
 from torch import Tensor
 
+from neuroicl.tasks.ops.checks import require
+
 FWHM_PER_SIGMA = 2.0 * math.sqrt(2.0 * math.log(2.0))  # ≈ 2.355
 
 
@@ -47,8 +49,8 @@ def _axis_operator(factor: Tensor, size: int) -> Tensor:
 def _check_factor(name: str, factor: Tensor, n: int) -> None:
     if factor.shape != (n,) or not factor.is_floating_point():
         raise ValueError(f"{name} must be a float tensor [N={n}], got {factor.dtype} {tuple(factor.shape)}")
-    if n and not bool(torch.isfinite(factor).all() & (factor >= 1).all()):
-        raise ValueError(f"{name} must be finite and >= 1, got values down to {factor.min().item()}")
+    require(torch.isfinite(factor) & (factor >= 1),
+            lambda: f"{name} must be finite and >= 1, got values down to {factor.min().item()}")  # fmt: skip
 
 
 def degrade_resolution(images: Tensor, factor_h: Tensor, factor_w: Tensor) -> Tensor:

@@ -18,6 +18,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+#: The image axis that runs left–right in coronal and axial slices: H (see :func:`neuroicl.tasks.setup.flip_dim`).
+LEFT_RIGHT_DIM = 2
+
 
 def _uniform(shape: tuple[int, ...], bound: float, generator: torch.Generator) -> Tensor:
     """Uniform draws in ``[-bound, bound]`` on ``generator.device``."""
