@@ -180,7 +180,8 @@ def workload(name: str, args: argparse.Namespace, config: dict[str, Any], device
     model = build_model(name, generator=generator, device=device, channels=args.channels)
     if args.channels_last:
         model = model.to(memory_format=torch.channels_last)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=settings.lr, weight_decay=settings.weight_decay,
+                                  fused=True if device.type == "cuda" else None)  # as loop.train
     forward = torch.compile(model) if args.compile else model
     model.train()
     context = args.context if run.in_context else (0, 0)

@@ -1,5 +1,6 @@
 # Training stage: one job per run of the comparison (src/neuroicl/runs.py, docs/training.md).
 # Checkpoints live in checkpoints/<run>/<fingerprint>/ (not an output): a rerun resumes.
+# A job given the resource gpu > 1 trains with DDP in that many processes (docs/training.md).
 
 
 rule train:

@@ -13,6 +13,7 @@ Example:
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from collections.abc import Callable
@@ -29,6 +30,9 @@ from neuroicl.models.losses import objective_for
 from neuroicl.tasks.episodes import Episode, stable_seed
 from neuroicl.tasks.synthesize import FAMILIES, Batch
 from neuroicl.training.checkpoint import CheckpointStore
+from neuroicl.training.distributed import World, mean_over_ranks, replicate
+
+_log = logging.getLogger(__name__)
 
 #: Logit written into unscored channels of a sigmoid output (probability ~1e-13, no gradient).
 _OFF_LOGIT = -30.0
@@ -115,10 +119,18 @@ def batch_loss(model: torch.nn.Module, batch: Batch, weights: dict[str, float] |
     return loss.mean()
 
 
-def step_generators(seed: int, step: int, device: torch.device) -> tuple[np.random.Generator, torch.Generator]:
-    """The episode RNG and the synthesis generator of one step (independent of everything before it)."""
+def step_generators(
+    seed: int, step: int, device: torch.device, world: World | None = None
+) -> tuple[np.random.Generator, torch.Generator]:
+    """The episode RNG and the synthesis generator of one step (independent of everything before it).
+
+    Every rank gets the same episode RNG (they all draw the step's B episodes); under DDP (N > 1
+    processes) each rank's synthesis generator is seeded by ``(seed, step, rank)``, with one process by
+    ``(seed, step)`` as it always was.
+    """
     rng = np.random.default_rng([seed, step])
-    generator = torch.Generator(device=device).manual_seed(stable_seed("train", seed, step))
+    parts = ("train", seed, step) if world is None or world.size == 1 else ("train", seed, step, world.rank)
+    generator = torch.Generator(device=device).manual_seed(stable_seed(*parts))
     return rng, generator
 
 
@@ -131,8 +143,13 @@ def train(
     *,
     name: str = "train",
     progress: bool = True,
+    world: World | None = None,
 ) -> list[dict[str, Any]]:
     """Train ``model`` in place, resuming from ``store``'s newest checkpoint; return the log rows.
+
+    Under DDP (``world`` of N > 1 processes) every rank draws the step's B episodes and synthesises its
+    B / N of them (:meth:`World.shard`), the wrapped model averages the gradients, the logged loss is the
+    mean over the ranks and rank 0 alone writes the checkpoints; every rank resumes from the newest one.
 
     Args:
         model: initialised on its device (the weights are replaced on resume).
@@ -140,24 +157,34 @@ def train(
         synth: the :class:`Batch` of those episodes from that step's generator (on the model's device).
         settings: optimisation settings.
         store: this run's checkpoints (keyed by its fingerprint).
-        name: progress-bar label.
+        name: progress-bar label (the run, in messages).
         progress: show a tqdm bar.
+        world: this process among the job's DDP workers (its process group initialised); None = one process.
 
     Returns:
-        One dict per ``log_every`` steps: step, loss (mean over those steps), lr, samples_per_s, seconds.
+        One dict per ``log_every`` steps: step, loss (mean over those steps), lr, samples_per_s (the whole
+        batch of every rank), seconds.
+
+    Raises:
+        ValueError: the batch size is not a multiple of N.
     """
+    world = world or World()
+    share = world.shard(settings.batch_size, name)
     device = next(model.parameters()).device
     cuda = device.type == "cuda"
-    optimizer = torch.optim.AdamW(model.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=settings.lr, weight_decay=settings.weight_decay,
+                                  fused=True if cuda else None)  # fused: one kernel for all parameters on CUDA
     start, log = 0, []
     state = store.latest()
     if state is not None:
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         start, log = int(state["step"]), list(state["log"])
+        _log.info("%s: resuming from the checkpoint of step %d", name, start)
     if cuda:
         model = model.to(memory_format=torch.channels_last)
-    forward = torch.compile(model) if settings.compile and cuda else model
+    replica = replicate(model, world)  # DDP when N > 1
+    forward = torch.compile(replica) if settings.compile and cuda else replica
     model.train()
     losses: list[Tensor] = []
     clock, elapsed = time.perf_counter(), float(log[-1]["seconds"]) if log else 0.0
@@ -166,8 +193,8 @@ def train(
     for step in bar:
         for group in optimizer.param_groups:
             group["lr"] = settings.lr_at(step)
-        rng, generator = step_generators(settings.seed, step, device)
-        batch = synth(draw(rng), generator)
+        rng, generator = step_generators(settings.seed, step, device, world)
+        batch = synth(draw(rng)[share], generator)
         with torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=cuda):
             loss = batch_loss(forward, batch, settings.loss_weights)
         optimizer.zero_grad(set_to_none=True)
@@ -182,11 +209,11 @@ def train(
             elapsed += now - clock
             rate = len(losses) * settings.batch_size / max(now - clock, 1e-9)
             clock = now
-            mean = float(torch.stack(losses).mean())  # the only host sync, once per log row
+            mean = float(mean_over_ranks(torch.stack(losses).mean(), world))  # the only host sync, once per log row
             log.append({"step": done, "loss": mean, "lr": settings.lr_at(step), "samples_per_s": rate, "seconds": elapsed})
             bar.set_postfix(loss=f"{mean:.4f}")
             losses = []
-        if done % settings.checkpoint_every == 0 or done == settings.steps:
+        if world.rank == 0 and (done % settings.checkpoint_every == 0 or done == settings.steps):
             store.save(done, {"step": done, "model": model.state_dict(), "optimizer": optimizer.state_dict(),
                               "log": log, "settings": asdict(settings)})
     bar.close()

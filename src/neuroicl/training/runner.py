@@ -28,6 +28,7 @@ from neuroicl.tasks.pool import Pool
 from neuroicl.tasks.setup import TaskSetup, build
 from neuroicl.tasks.synthesize import synthesize
 from neuroicl.training.checkpoint import CheckpointStore, fingerprint
+from neuroicl.training.distributed import World, replica_device
 from neuroicl.training.loop import TrainSettings, train
 
 
@@ -115,18 +116,22 @@ def fit(
     checkpoint_root: str | os.PathLike,
     stamp: Any = None,
     progress: bool = True,
+    world: World | None = None,
 ) -> tuple[dict[str, TrainablePredictor], list[dict[str, Any]]]:
     """Train every network of ``run``; return them (keyed by label, "" for one) and the log rows.
 
     ``stores`` and ``splits``: per dataset (in config order), its slice store and split. Training
     draws from one pool per dataset (supplement G: valid datasets per task, the context dataset mix).
     ``stamp`` (e.g. the slice stores' file stamps) joins the checkpoint fingerprint, so that new
-    data never resumes from a checkpoint trained on old data.
+    data never resumes from a checkpoint trained on old data. ``world``: this process among the job's DDP
+    workers (None = one process); each trains its replica on ``cuda:<local_rank>`` (or the CPU), rank 0
+    alone shows the progress bar.
     """
     if not run.trained:
         raise ValueError(f"run {run.name!r} has nothing to train")
+    world = world or World()
     training = config["training"]
-    device = pick_device(training["device"])
+    device = replica_device(pick_device(training["device"]), world)
     chosen = training_subjects(run, config["tasks"], stores, splits, training["seed"])
     pools = [Pool.from_store(name, stores[name], subjects, device) for name, subjects in chosen.items()]
     subjects = next(iter(chosen.values())) if len(stores) == 1 else chosen  # one dataset: the key of before
@@ -138,7 +143,7 @@ def fit(
     for label in labels:
         settings = settings_for(run, training)
         settings = replace(settings, seed=stable_seed(settings.seed, label) % 2**32) if label else settings
-        key = checkpoint_key(run, config, label, settings, subjects, stamp)
+        key = checkpoint_key(run, config, label, settings, subjects, stamp, world.size)
         generator = torch.Generator().manual_seed(stable_seed("init", settings.seed))
         model = build_model(run.model, generator=generator, device=device, **hparams)
         draw = _drawer(run, setup, pools, evaluation, label, settings.batch_size)
@@ -147,7 +152,8 @@ def fit(
             return synthesize(pools, episodes, setup.tasks, setup.tree, generator, setup.flip_dim)
 
         checkpoints = CheckpointStore(os.path.join(checkpoint_root, run.name), key)
-        log = train(model, draw, synth, settings, checkpoints, name=f"{run.name} {label}".strip(), progress=progress)
+        log = train(model, draw, synth, settings, checkpoints, name=f"{run.name} {label}".strip(),
+                    progress=progress and world.rank == 0, world=world)  # fmt: skip
         networks[label] = model
         rows += [{"label": label, **row} for row in log]
     return networks, rows
@@ -155,15 +161,20 @@ def fit(
 
 def checkpoint_key(
     run: Run, config: dict[str, Any], label: str, settings: TrainSettings, subjects: list[str] | dict[str, list[str]],
-    stamp: Any,
+    stamp: Any, processes: int = 1,
 ) -> str:
-    """The fingerprint of everything that shapes one network's training: a change starts it afresh."""
-    return fingerprint({
+    """The fingerprint of everything that shapes one network's training: a change starts it afresh.
+
+    ``processes``: DDP workers N; it joins the fingerprint only when N > 1 (each rank synthesises with
+    its own seeds), so the keys of one-process runs, and their checkpoints, are those of before.
+    """
+    payload = {
         "run": asdict(run), "label": label, "settings": asdict(settings), "subjects": subjects, "data": stamp,
         "hparams": config["models"]["hyperparameters"][run.model], "tasks": config["tasks"],
         "evaluation": config["evaluation"] if run.uses_cases else None,
         "axis": config["preprocess"]["slices"]["axis"], "device": config["training"]["device"],
-    })  # fmt: skip
+    }  # fmt: skip
+    return fingerprint(payload if processes == 1 else {**payload, "processes": processes})
 
 
 def _drawer(run: Run, setup: TaskSetup, pools: list[Pool], evaluation: EvalSettings, label: str, batch_size: int):
