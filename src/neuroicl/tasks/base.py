@@ -10,7 +10,9 @@ for transfer a separate target modality) into an input ``x`` and a target output
   the target and all context items (e.g. the noise level of a denoising task);
 * :meth:`Task.sample_items` — per-item realisations (e.g. the noise field itself);
 
-and :meth:`Task.apply` is pure. Output kinds: ``mask`` (a binary mask replicated over the three
+and :meth:`Task.apply` is pure. The choices reach the device with the batch's one upload
+(:meth:`Task.choice_arrays` on the host, :meth:`Task.choice_params` on the device); no method may
+read a device value on the host. Output kinds: ``mask`` (a binary mask replicated over the three
 channels), ``image`` (one image replicated over the three channels) and ``aligned`` (output
 channel c is the clean version of input channel c; ``active`` marks the scored channels).
 """
