@@ -123,10 +123,9 @@ class Workload:
         rng, generator = step_generators(self.settings.seed, step, self.device)
         setup, episodes = self.setup, self.draw(rng)
         index = upload(plan(self.pools, episodes, setup.tasks, setup.tree), self.device)
-        if guard is None:
-            return synthesize_planned(self.pools, episodes, setup.tasks, setup.tree, generator, index)
-        guard.allow(index.values())
-        with guard:
+        if guard is not None:
+            guard.allow(index.values())
+        with guard or contextlib.nullcontext():
             return synthesize_planned(self.pools, episodes, setup.tasks, setup.tree, generator, index)
 
     def optimise(self, step: int, batch: Batch, guard: HostSyncGuard | None = None) -> None:

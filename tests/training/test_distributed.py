@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import subprocess
@@ -27,29 +26,26 @@ from neuroicl.training.job import TrainJob, launch_job
 from neuroicl.training.loop import step_generators
 from neuroicl.training.runner import checkpoint_key, load_networks, settings_for
 
-#: A test-only worker: the real worker entry point, then a digest of this rank's weights in ``<out>/rank-<r>.txt``.
+#: A test-only worker: the real worker entry point, then this rank's weights in ``<out>/rank-<r>.pt``.
 WORKER = textwrap.dedent(
     """
-    import hashlib, os, sys
+    import os, sys
     from pathlib import Path
+    import torch
     from neuroicl.training import distributed
     networks = distributed.main(sys.argv[1:2])
-    digest = hashlib.sha256()
-    for label, net in sorted(networks.items()):
-        for name, value in net.state_dict().items():
-            digest.update(label.encode() + name.encode() + value.detach().cpu().numpy().tobytes())
-    Path(sys.argv[2], f"rank-{os.environ['RANK']}.txt").write_text(digest.hexdigest())
+    states = {label: {k: v.detach().cpu() for k, v in net.state_dict().items()} for label, net in networks.items()}
+    torch.save(states, Path(sys.argv[2], f"rank-{os.environ['RANK']}.pt"))
     """
 )
 
 
-def _digest(networks: dict[str, torch.nn.Module]) -> str:
-    """The worker's digest of a set of networks."""
-    digest = hashlib.sha256()
-    for label, net in sorted(networks.items()):
-        for name, value in net.state_dict().items():
-            digest.update(label.encode() + name.encode() + value.detach().cpu().numpy().tobytes())
-    return digest.hexdigest()
+def _same_weights(networks: dict[str, torch.nn.Module], path: Path) -> bool:
+    """Whether ``networks`` hold exactly the weights a worker saved in ``path``."""
+    saved = torch.load(path)
+    return saved.keys() == networks.keys() and all(
+        torch.equal(value, saved[label][name]) for label, net in networks.items() for name, value in net.state_dict().items()
+    )
 
 
 def _write_toy_dataset(folder: Path) -> tuple[list[str], list[str], str]:
@@ -93,9 +89,9 @@ def trained(tmp_path_factory, config_loader, root):
 
 def test_two_workers_train_one_model_and_rank_0_alone_writes_it(trained):
     job, folder, output = trained
-    ranks = [(folder / "out" / f"rank-{r}.txt").read_text() for r in (0, 1)]
-    assert ranks[0] == ranks[1], "the replicas' weights differ"
-    assert _digest(load_networks(job.model)) == ranks[0]
+    model = load_networks(job.model)
+    assert _same_weights(model, folder / "out" / "rank-0.pt")
+    assert _same_weights(model, folder / "out" / "rank-1.pt"), "the replicas' weights differ"
     log = pd.read_csv(job.log)
     assert log["step"].tolist() == [2, 4] and np.isfinite(log["loss"]).all()
     assert "rank 0 INFO done: 2 log rows" in output and "rank 1 INFO done" not in output
@@ -118,7 +114,7 @@ def test_a_job_cut_off_after_a_checkpoint_resumes_to_the_same_weights(trained, t
     text = (tmp_path / "train.log").read_text()
     assert text.startswith("the rule's own first line\n")
     assert text.count("resuming from the checkpoint of step 2") == 2  # both ranks load it
-    assert _digest(load_networks(rerun.model)) == (folder / "out" / "rank-0.txt").read_text()
+    assert _same_weights(load_networks(rerun.model), folder / "out" / "rank-0.pt")
     assert pd.read_csv(rerun.log)["loss"].tolist() == pd.read_csv(job.log)["loss"].tolist()
     assert sorted(path.name for path in tmp_path.iterdir()) == ["checkpoints", "log.csv", "model.pt", "train.log"]
 

@@ -62,7 +62,7 @@ def test_require_is_an_allowed_reader_and_still_checks(device_tensor):
         require(device_tensor < 5, lambda: "too big")
 
 
-def test_violations_name_the_calling_source_line(device_tensor):
+def test_violations_name_the_calling_source_line():
     from neuroicl.tasks.ops import perlin
 
     cells = torch.tensor([2, 3])

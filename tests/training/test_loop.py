@@ -18,8 +18,8 @@ import yaml
 
 from neuroicl.models.factory import build_model
 from neuroicl.runs import by_name, catalogue
-from neuroicl.tasks.synthesize import FAMILIES, Batch, synthesize
 from neuroicl.tasks.setup import build
+from neuroicl.tasks.synthesize import FAMILIES, Batch, synthesize
 from neuroicl.training.checkpoint import CheckpointStore, fingerprint
 from neuroicl.training.loop import TrainSettings, batch_loss, train
 from neuroicl.training.runner import checkpoint_key, settings_for, subject_subset
