@@ -1,6 +1,6 @@
 """Benchmark: wall time to synthesize one embedded-cohort subject, per site, on this machine.
 
-Usage: python bench/cohort.py [--config config/config.yaml] [--subjects 6] [--threads 2]
+Usage: python -m bench.cohort [--config config/config.yaml] [--subjects 6] [--threads 2]
 Prints a table (site, voxels, render s, write s, total s) and the mean; see docs/performance.md.
 """
 
@@ -16,8 +16,10 @@ import torch
 import yaml
 
 from neuroicl.data.anatomy import build_anatomy
-from neuroicl.data.cohort import CohortSpec, render_subject, sample_participants, sample_subject, write_subject
-from neuroicl.data.reference import load_reference, resolve_reference
+from neuroicl.data.cohort import render_subject, sample_participants, sample_subject, write_subject
+from neuroicl.data.reference import load_reference
+from neuroicl.plan.cohort import CohortSpec
+from neuroicl.plan.reference import resolve_reference
 
 
 def main() -> None:
@@ -31,7 +33,9 @@ def main() -> None:
     spec = CohortSpec.from_config(config["cohort"])
 
     start = time.perf_counter()
-    anatomy = build_anatomy(load_reference(resolve_reference(config["reference"])), config["cohort"]["deformation"]["grid_mm"])
+    anatomy = build_anatomy(
+        load_reference(resolve_reference(config["reference"])), config["cohort"]["deformation"]["grid_mm"]
+    )
     print(f"reference anatomy: {time.perf_counter() - start:.1f} s (once per cohort)")
 
     rows = []
@@ -46,7 +50,10 @@ def main() -> None:
             rows.append((participant["participant_id"], params.site.name, subject.dseg.size, t1 - t0, t2 - t1, t2 - t0))
     table = pd.DataFrame(rows, columns=["subject", "site", "voxels", "render_s", "write_s", "total_s"])
     print(table.round(2).to_string(index=False))
-    print(f"mean per subject: {table['total_s'].mean():.2f} s (threads={args.threads}, {platform.processor() or platform.machine()}, torch {torch.__version__})")
+    print(
+        f"mean per subject: {table['total_s'].mean():.2f} s (threads={args.threads}, "
+        f"{platform.processor() or platform.machine()}, torch {torch.__version__})"
+    )
 
 
 if __name__ == "__main__":

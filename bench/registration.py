@@ -1,6 +1,6 @@
 """Benchmark: accuracy and speed of affine registration settings on the embedded cohort.
 
-Usage: python bench/registration.py [--subjects sub-001,sub-002,...] [--threads 2]
+Usage: python -m bench.registration [--subjects sub-001,sub-002,...] [--threads 2]
 Needs the cohort (`snakemake -c2 all`). Error = distance between the estimated and the true
 native→MNI affine over the true brain voxels (the cohort's deformation has no affine part, so the
 true pose is the best affine). Prints one row per (setting, subject) and a summary per setting.
@@ -16,15 +16,19 @@ import nibabel as nib
 import numpy as np
 import pandas as pd
 
-from neuroicl.data.reference import builtin_path
+from neuroicl.plan.reference import builtin_path
 from neuroicl.preprocess.antsenv import import_ants
 from neuroicl.preprocess.register import RegistrationSettings, affine_error_mm, register_to_template
 
 SETTINGS = {
     "RigidAffine": RegistrationSettings(transform="RigidAffine"),
     # the rigid stage has solved the coarse levels: the affine starts at shrink 2
-    "RigidAffine-fine": RegistrationSettings(transform="RigidAffine", iterations=(0, 0, 1200, 10), shrink_factors=(6, 4, 2, 1), smoothing_sigmas=(3, 2, 1, 0)),
-    "RigidAffine-fine-short": RegistrationSettings(transform="RigidAffine", iterations=(0, 0, 400, 10), shrink_factors=(6, 4, 2, 1), smoothing_sigmas=(3, 2, 1, 0)),
+    "RigidAffine-fine": RegistrationSettings(
+        transform="RigidAffine", iterations=(0, 0, 1200, 10), shrink_factors=(6, 4, 2, 1), smoothing_sigmas=(3, 2, 1, 0)
+    ),
+    "RigidAffine-fine-short": RegistrationSettings(
+        transform="RigidAffine", iterations=(0, 0, 400, 10), shrink_factors=(6, 4, 2, 1), smoothing_sigmas=(3, 2, 1, 0)
+    ),
     "AffineFast": RegistrationSettings(transform="AffineFast"),
     "Affine": RegistrationSettings(transform="Affine"),
     "Affine-no-finest": RegistrationSettings(transform="Affine", iterations=(2100, 1200, 1200, 0)),
@@ -54,8 +58,13 @@ def main() -> None:
         for name in args.settings.split(","):
             start = time.perf_counter()
             estimated = register_to_template(
-                ants, np.asarray(image.dataobj, dtype=np.float32), image.affine, template_data, template.affine,
-                template_data > 0, SETTINGS[name],
+                ants,
+                np.asarray(image.dataobj, dtype=np.float32),
+                image.affine,
+                template_data,
+                template.affine,
+                template_data > 0,
+                SETTINGS[name],
             )
             seconds = time.perf_counter() - start
             mean, worst = affine_error_mm(estimated, truth, points)

@@ -2,7 +2,7 @@
 
 Both are scored on the native grid (where deepbet runs) and on the model grid (where the chain
 uses the mask), with the registrations the pipeline estimated (results/preprocess/.../transforms).
-Usage: python bench/skullstrip.py [--threads 2]   (after `snakemake -c2 all`)
+Usage: python -m bench.skullstrip [--threads 2]   (after `snakemake -c2 all`)
 """
 
 from __future__ import annotations
@@ -16,21 +16,29 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from neuroicl.data.reference import load_reference, resolve_reference
-from neuroicl.io import load_arrays
-from neuroicl.metrics import dice
+from neuroicl.core.io import load_arrays
+from neuroicl.core.metrics import dice
+from neuroicl.data.reference import load_reference
+from neuroicl.plan.reference import resolve_reference
 from neuroicl.preprocess.chain import PreprocessSettings, Template
 from neuroicl.preprocess.deepbet_strip import deepbet_mask
 from neuroicl.preprocess.grid import resample
 from neuroicl.preprocess.inputs import read_volume
 
 
-def to_native(mask: np.ndarray, mask_affine: np.ndarray, native_to_mni: np.ndarray, affine: np.ndarray, shape) -> np.ndarray:
+def to_native(
+    mask: np.ndarray, mask_affine: np.ndarray, native_to_mni: np.ndarray, affine: np.ndarray, shape
+) -> np.ndarray:
     """Carry an MNI-space mask (voxel→MNI ``mask_affine``) to a native grid (nearest)."""
     from scipy import ndimage
 
     voxel_map = np.linalg.inv(mask_affine) @ native_to_mni @ affine
-    return ndimage.affine_transform(mask.astype(np.uint8), voxel_map[:3, :3], voxel_map[:3, 3], output_shape=shape, order=0) > 0
+    return (
+        ndimage.affine_transform(
+            mask.astype(np.uint8), voxel_map[:3, :3], voxel_map[:3, 3], output_shape=shape, order=0
+        )
+        > 0
+    )
 
 
 def main() -> None:
@@ -56,12 +64,16 @@ def main() -> None:
         seconds = time.perf_counter() - start
         deep_grid = resample(deep_native.astype(np.uint8), t1.affine, estimated, grid, order=0) > 0
         atlas_native = to_native(reference.brain, reference.affine, estimated, t1.affine, t1.shape)
-        rows.append({
-            "subject": subject,
-            "atlas_native": dice(atlas_native, true_native), "deepbet_native": dice(deep_native, true_native),
-            "atlas_grid": dice(template.brain_on_grid, true_grid), "deepbet_grid": dice(deep_grid, true_grid),
-            "deepbet_s": seconds,
-        })
+        rows.append(
+            {
+                "subject": subject,
+                "atlas_native": dice(atlas_native, true_native),
+                "deepbet_native": dice(deep_native, true_native),
+                "atlas_grid": dice(template.brain_on_grid, true_grid),
+                "deepbet_grid": dice(deep_grid, true_grid),
+                "deepbet_s": seconds,
+            }
+        )
         print(pd.DataFrame(rows[-1:]).round(4).to_string(index=False, header=len(rows) == 1), flush=True)
     table = pd.DataFrame(rows)
     print(table.drop(columns="subject").agg(["mean", "min"]).round(4).to_string())

@@ -1,6 +1,6 @@
 """Benchmark: deepbet skull stripping on the embedded cohort's T1w — Dice vs the true mask and wall time.
 
-Usage: python bench/skullstrip_deepbet.py [--root resources/embedded] [--subjects 24] [--threads 2] [--repeats 1]
+Usage: python -m bench.skullstrip_deepbet [--root resources/embedded] [--subjects 24] [--threads 2] [--repeats 1]
 
 Three input variants, each mask compared with the truth on the native grid:
   native     the scan as stored (deepbet reorients to RAS itself, by permuting/flipping axes);
@@ -44,7 +44,9 @@ def canonical_variant(image: nib.Nifti1Image, threads: int) -> np.ndarray:
 
 def one_mm_variant(image: nib.Nifti1Image, threads: int) -> np.ndarray:
     """deepbet on a 1 mm isotropic RAS resampling, mask interpolated back onto the native grid."""
-    fine = resample_to_output(nib.Nifti1Image(image.get_fdata(dtype=np.float32), image.affine), voxel_sizes=1.0, order=1)
+    fine = resample_to_output(
+        nib.Nifti1Image(image.get_fdata(dtype=np.float32), image.affine), voxel_sizes=1.0, order=1
+    )
     mask = deepbet_mask(fine, threads=threads).astype(np.float32)
     return np.asarray(resample_from_to(nib.Nifti1Image(mask, fine.affine), image, order=1).dataobj) > 0.5
 
@@ -85,29 +87,53 @@ def main() -> None:
         native, post_seconds = timed(args.repeats, postprocess, probability)
         canonical, canonical_seconds = timed(args.repeats, canonical_variant, image, args.threads)
         one_mm, one_mm_seconds = timed(args.repeats, one_mm_variant, image, args.threads)
-        for variant, mask, wall in (("native", native, seconds + post_seconds), ("canonical", canonical, canonical_seconds), ("1mm", one_mm, one_mm_seconds)):
+        for variant, mask, wall in (
+            ("native", native, seconds + post_seconds),
+            ("canonical", canonical, canonical_seconds),
+            ("1mm", one_mm, one_mm_seconds),
+        ):
             rows.append((subject, site, variant, dice(mask, truth), mask.sum() / truth.sum(), wall))
         false_positive = native & ~truth
         extra.append(
             {"subject": subject, "site": site}
             | {f"dice@{t}": dice(postprocess(probability, t), truth) for t in THRESHOLDS}
             | {"dice_vs_brain+xCSF": dice(native, truth | (dseg == L.EXTRA_CSF))}
-            | {f"fp_{name}": float(((dseg == label) & false_positive).sum() / max(false_positive.sum(), 1)) for name, label in (("xCSF", L.EXTRA_CSF), ("skull", L.SKULL), ("scalp", L.SCALP))}
+            | {
+                f"fp_{name}": float(((dseg == label) & false_positive).sum() / max(false_positive.sum(), 1))
+                for name, label in (("xCSF", L.EXTRA_CSF), ("skull", L.SKULL), ("scalp", L.SCALP))
+            }
         )
-        print(f"{subject} {site}: " + "  ".join(f"{v} {d:.4f} ({w:.1f} s)" for _, _, v, d, _, w in rows[-3:]), flush=True)
+        print(
+            f"{subject} {site}: " + "  ".join(f"{v} {d:.4f} ({w:.1f} s)" for _, _, v, d, _, w in rows[-3:]), flush=True
+        )
 
     table = pd.DataFrame(rows, columns=["subject", "site", "variant", "dice", "volume_ratio", "seconds"])
     summary = table.groupby(["variant", "site"], sort=False).agg(
-        dice_mean=("dice", "mean"), dice_min=("dice", "min"), volume_ratio=("volume_ratio", "mean"), seconds_mean=("seconds", "mean"), seconds_min=("seconds", "min"), n=("dice", "size")
+        dice_mean=("dice", "mean"),
+        dice_min=("dice", "min"),
+        volume_ratio=("volume_ratio", "mean"),
+        seconds_mean=("seconds", "mean"),
+        seconds_min=("seconds", "min"),
+        n=("dice", "size"),
     )
     print("\nDice vs true brain mask (T1w, threshold 0.5), per site and input variant:")
     print(summary.round(4).to_string())
     print("\nall sites:")
-    print(table.groupby("variant", sort=False)[["dice", "volume_ratio", "seconds"]].agg(["mean", "min"]).round(4).to_string())
+    print(
+        table.groupby("variant", sort=False)[["dice", "volume_ratio", "seconds"]]
+        .agg(["mean", "min"])
+        .round(4)
+        .to_string()
+    )
     diagnostics = pd.DataFrame(extra).drop(columns="subject").groupby("site").mean()
-    print("\nnative input — Dice by threshold, Dice vs brain+extracerebral CSF, share of false positives by true label:")
+    print(
+        "\nnative input — Dice by threshold, Dice vs brain+extracerebral CSF, share of false positives by true label:"
+    )
     print(diagnostics.round(4).to_string())
-    print(f"\nthreads={args.threads}, {os.cpu_count()} CPUs, {platform.processor() or platform.machine()}, torch {torch.__version__}, deepbet 1.0.2 on CPU")
+    print(
+        f"\nthreads={args.threads}, {os.cpu_count()} CPUs, {platform.processor() or platform.machine()}, torch "
+        f"{torch.__version__}, deepbet 1.0.2 on CPU"
+    )
     print(f"load average at the end (1/5/15 min): {os.getloadavg()} — wall times grow when other jobs share the CPUs")
 
 

@@ -2,14 +2,14 @@
 
 batched:    ``neuroicl.tasks.synthesize.synthesize`` on B episodes of L+1 items (gather, task,
             augmentations) on ``--device``.
-per-sample: ``neuroicl.tasks.torchio_reference`` item by item on the CPU, on the same items (gathered
+per-sample: ``tests.helpers.torchio_reference`` item by item on the CPU, on the same items (gathered
             beforehand, untimed; only each item's used channels): the task's degradation where TorchIO
             covers it (motion, denoising, super_resolution), then the episode's spatial augmentations.
 Rows: motion, denoising, super_resolution (no augmentations); spatial (segmentation episodes with
 random_affine + random_elastic + random_flip); mixed (tasks drawn with tasks.weights, the config's
 augmentation tree). In ``mixed`` the per-sample path skips what TorchIO does not cover (other tasks,
 intensity/channel/mask augmentations), so it does less work than the batched one.
-Usage: python bench/tasks.py [--store results/preprocess/embedded/slices] [--splits results/splits/embedded.json]
+Usage: python -m bench.tasks [--store results/preprocess/embedded/slices] [--splits results/splits/embedded.json]
        [--batch 16] [--context 15] [--device cpu] [--threads 2] [--repeats 5]
 Needs the slice store and splits (`snakemake -c2 all`). Prints a Markdown table; writes nothing.
 """
@@ -33,15 +33,15 @@ import torch
 import torchio
 import yaml
 
-from neuroicl.preprocess.slices import SliceStore
-from neuroicl.splits import read_splits
-from neuroicl.tasks import torchio_reference as reference
+from neuroicl.data.slice_store import SliceStore
+from neuroicl.data.splits import read_splits
 from neuroicl.tasks.augment import AugmentationTree
-from neuroicl.tasks.base import build_tasks
+from neuroicl.tasks.catalog import build_tasks
 from neuroicl.tasks.episodes import ContextSettings, Episode, EpisodeSampler
 from neuroicl.tasks.pool import Pool
 from neuroicl.tasks.synthesize import gather, synthesize, upload
 from neuroicl.tasks.synthesize import plan as plan_batch
+from tests.helpers import torchio_reference as reference
 
 ROWS = ("motion", "denoising", "super_resolution", "spatial", "mixed")
 SPATIAL = ("random_affine", "random_elastic", "random_flip")

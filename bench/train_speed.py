@@ -26,9 +26,9 @@ Host round trips per step: on CUDA one more step runs under ``torch.cuda.set_syn
 and the synchronising calls are counted by source line; on the CPU, where nothing synchronises, one
 more step's device part (synthesis after its one plan upload, forward, loss, backward, clipping; not
 the AdamW update, whose step counters live on the host) runs under
-``neuroicl.training.host_sync.HostSyncGuard``, which counts the calls that would.
+``tests.helpers.host_sync.HostSyncGuard``, which counts the calls that would.
 
-Usage: python bench/train_speed.py [--models neuralizer,unet] [--device cpu|cuda] [--batch 8]
+Usage: python -m bench.train_speed [--models neuralizer,unet] [--device cpu|cuda] [--batch 8]
        [--context 16 | 1-31] [--size 192] [--channels 64] [--warmup 3] [--steps 10] [--threads 2]
        [--bf16 | --no-bf16] [--channels-last | --no-channels-last] [--compile | --no-compile]
        [--peak-tflops 989] [--unet-task segmentation] [--config config/config.yaml] [--write bench/throughput.yaml]
@@ -60,15 +60,15 @@ import yaml
 
 from neuroicl.models.cost import inference_flops
 from neuroicl.models.factory import build_model
-from neuroicl.runs import Run, by_name, catalogue
+from neuroicl.plan.runs import Run, by_name, catalogue
 from neuroicl.tasks.episodes import Episode
 from neuroicl.tasks.pool import Pool
 from neuroicl.tasks.setup import TaskSetup
 from neuroicl.tasks.synthesize import Batch, plan, synthesize_planned, upload
-from neuroicl.tasks.toy import toy_pool
-from neuroicl.training.host_sync import HostSyncGuard
+from neuroicl.training.episodic import settings_for, task_setup
 from neuroicl.training.loop import TrainSettings, batch_loss, step_generators
-from neuroicl.training.runner import settings_for, task_setup
+from tests.helpers.host_sync import HostSyncGuard
+from tests.helpers.toy import toy_pool
 
 MODELS = ("neuralizer", "unet")
 #: Training FLOPs per sample over forward FLOPs: forward + backward (≈ two forwards).
@@ -283,7 +283,7 @@ def measure(name: str, args: argparse.Namespace, config: dict[str, Any]) -> Resu
         synthesis_s=synthesis / args.steps, synthesis_share=synthesis / split_wall,
         train_tflops=train_flops / wall / 1e12,
         peak_memory_gib=peak / 2**30, syncs_per_step=sum(sites.values()), sync_sites=dict(sites),
-    )  # fmt: skip
+    )
 
 
 def markdown(results: list[Result], peak_tflops: float | None) -> str:
@@ -312,7 +312,7 @@ def markdown(results: list[Result], peak_tflops: float | None) -> str:
 
 HEADER = (
     "# Measured training throughput per model, read by the dry-run summary to estimate GPU-hours;\n"
-    "# written by bench/train_speed.py --write. null = not measured yet.\n"
+    "# written by python -m bench.train_speed --write. null = not measured yet.\n"
 )
 FIELDS = ("samples_per_s", "device", "command", "measured")
 
@@ -377,7 +377,7 @@ def throughput_entry(result: Result, command: str) -> dict[str, Any]:
         "samples_per_s": result.samples_per_s, "device": device, "command": command,
         "measured": datetime.date.today().isoformat(), "image_size": result.image_size,
         "channels": result.channels, "batch_size": result.batch_size, "mean_context": result.mean_context,
-    }  # fmt: skip
+    }
 
 
 def parser() -> argparse.ArgumentParser:
@@ -422,7 +422,7 @@ def main(argv: list[str] | None = None) -> list[Result]:
     args.channels_last = cuda if args.channels_last is None else args.channels_last
     args.compile = cuda and bool(config["training"]["compile"]) if args.compile is None else args.compile
     torch.set_num_threads(args.threads)
-    command = shlex.join(["python", "bench/train_speed.py", *(sys.argv[1:] if argv is None else argv)])
+    command = shlex.join(["python", "-m", "bench.train_speed", *(sys.argv[1:] if argv is None else argv)])
     print(f"command: {command}")
     print(f"settings: {vars(args)}")
     print(f"torch {torch.__version__}, python {platform.python_version()}, {device_name(torch.device(args.device))}\n")

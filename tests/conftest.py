@@ -10,9 +10,10 @@ import yaml
 from snakemake.profiles import ProfileConfigFileParser
 
 from neuroicl.data.anatomy import Anatomy, build_anatomy
-from neuroicl.data.cohort import CohortSpec
-from neuroicl.data.reference import Reference, load_reference, resolve_reference
-from neuroicl.tasks.toy import toy_pool
+from neuroicl.data.reference import Reference, load_reference
+from neuroicl.plan.cohort import CohortSpec
+from neuroicl.plan.reference import resolve_reference
+from tests.helpers.toy import toy_pool
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -57,7 +58,7 @@ def tiny_spec(test_config: dict) -> CohortSpec:
 @pytest.fixture
 def make_pool():
     """``make_pool(name=..., labels=..., subjects=..., slices=..., size=...)`` builds a toy :class:`Pool`
-    (6 subjects x 5 slices of 32x32, four modalities, lateral classes 3-6 and 27; :mod:`neuroicl.tasks.toy`)."""
+    (6 subjects x 5 slices of 32x32, four modalities, lateral classes 3-6 and 27; :mod:`tests.helpers.toy`)."""
     return toy_pool
 
 

@@ -113,7 +113,7 @@ def test_paper_config_is_valid_and_every_key_carries_a_comment(root):
 
 
 def test_paper_grid_gives_192_by_192_slices(root):
-    from neuroicl.preprocess.grid import AXES
+    from neuroicl.plan.slicing import AXES
 
     preprocess = _paper_config(root)["preprocess"]
     shape = list(preprocess["grid"]["shape"])

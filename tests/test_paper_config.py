@@ -12,9 +12,9 @@ import pytest
 import yaml
 from snakemake.utils import update_config
 
-from neuroicl.data.cohort import CohortSpec
-from neuroicl.data.sources import datasets_from_config, planned_train_count
-from neuroicl.runs import catalogue
+from neuroicl.plan.cohort import CohortSpec
+from neuroicl.plan.datasets import datasets_from_config, planned_train_count
+from neuroicl.plan.runs import catalogue
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +34,7 @@ def dry_run(root, paper, tmp_path_factory):
         [sys.executable, "-m", "snakemake", "-n", "-s", str(root / "workflow" / "Snakefile"), "-d", str(folder),
          "--configfile", str(root / "config" / "paper.yaml")],
         capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
+    )
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     return run.stdout + run.stderr
 
@@ -51,7 +51,8 @@ def test_dry_run_lists_every_real_dataset(dry_run, paper):
     for spec in specs:
         assert counts[f"adapt_{spec.name}"] == 1
         assert f"results/splits/{spec.name}.json" in dry_run
-        assert f"resources/{spec.name}/sub-{spec.n_subjects:04d}/anat/" in dry_run
+        assert f"results/preprocess/{spec.name}/subjects/sub-{spec.n_subjects:04d}.npz" in dry_run
+        assert f"resources/{spec.name}/adapter_report.tsv" in dry_run  # the adapter job stands for its subjects
     assert counts["download"] == len({entry for spec in specs for entry in spec.archives})
     assert counts["splits"] == counts["slice_store"] == counts["qc_table"] == len(specs)
 
@@ -61,7 +62,7 @@ def test_dry_run_lists_every_run(dry_run, paper):
     n_train = sum(planned_train_count(spec, paper["splits"], cohort) for spec in datasets_from_config(paper))
     runs = catalogue(paper, n_train)
     for run in runs:
-        assert f"results/metrics/{run.name}.csv" in dry_run
+        assert f"results/evaluate/{run.name}/metrics.csv" in dry_run
     counts = _job_counts(dry_run)
     assert counts["train"] + counts["train_first"] == sum(run.trained for run in runs)
     assert counts["evaluate"] + counts["evaluate_first"] == len(runs)
@@ -84,17 +85,17 @@ def test_a_manual_entry_is_a_target_that_stops_with_its_instructions(root, tmp_p
         [sys.executable, "-m", "snakemake", "-c1", "-s", str(root / "workflow" / "Snakefile"), "-d", str(tmp_path),
          f"resources/downloads/{entry}.json"],
         capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
+    )
     assert run.returncode != 0
     assert "manual dataset" in run.stderr and f"resources/downloads/{entry}" in run.stderr  # on the terminal
     assert not (tmp_path / "resources" / "downloads" / f"{entry}.json").exists()
-    assert "manual dataset" in (tmp_path / "logs" / "data" / "download" / f"{entry}.log").read_text()
+    assert "manual dataset" in (tmp_path / "logs" / "data" / "downloads" / f"{entry}.log").read_text()
 
 
 def test_the_registry_holds_every_archive_the_kinds_read_and_the_manual_entries(root):
-    from neuroicl.data.sources import MANUAL_ENTRIES
-    from neuroicl.datasets.layout import KINDS
     from neuroicl.datasets.registry import Manual, load_registry
+    from neuroicl.plan.datasets import MANUAL_ENTRIES
+    from neuroicl.plan.layout import KINDS
 
     registry = load_registry(root / "resources" / "datasets" / "registry.yaml")
     assert {entry for kind in KINDS.values() for entry in kind.archives} <= set(registry)

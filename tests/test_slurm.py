@@ -39,7 +39,7 @@ GPUS = 4
 STATUS = ("--slurm-status-command", "squeue")
 # Neuralizer-seen's chain (data → preprocessing → train_first → evaluate_first) and the identity
 # reference (evaluate): both GPU rules, about 14 jobs.
-TARGETS = ("results/metrics/neuralizer-seen.csv", "results/metrics/identity.csv")
+TARGETS = ("results/evaluate/neuralizer-seen/metrics.csv", "results/evaluate/identity/metrics.csv")
 
 
 def _run(command: list[str], timeout: float = 60, **kwargs) -> subprocess.CompletedProcess:

@@ -1,6 +1,8 @@
 """The workflow: lint- and format-clean, and runs end to end on the tiny test config."""
 
+import io
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -11,11 +13,25 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from matplotlib import pyplot as plt
 
-from neuroicl.preprocess.slices import SliceStore
-from neuroicl.splits import read_splits
+from neuroicl.data.slice_store import SliceStore
+from neuroicl.data.sources import open_datasets
+from neuroicl.data.splits import read_splits
+from neuroicl.evaluation import metrics_table
+from neuroicl.plots import PNG_DPI
+from neuroicl.plots.cohort import cohort_figure
+from neuroicl.plots.curves import FIGURES, performance_figure
+from neuroicl.plots.samples import SAMPLE_FIGURES, figure_tasks, sample_figure
+from neuroicl.plots.tasks import augmentation_figure, task_figure
+from neuroicl.tasks.examples import augmentation_examples, example_setup, task_examples
 
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
+
+
+def rules_run(stderr: str) -> list[str]:
+    """The rules of the jobs a Snakemake run started, in order (its "rule <name>:" lines)."""
+    return re.findall(r"^(?:local)?rule (\w+):$", stderr, flags=re.MULTILINE)
 
 
 def _snakemake(root: Path, folder: Path, *targets: str, extra: tuple[str, ...] = ()) -> subprocess.CompletedProcess:
@@ -33,7 +49,11 @@ def test_snakemake_lint_is_clean(root):
 
 def test_snakefmt_is_clean(root):
     run = subprocess.run(
-        [shutil.which("snakefmt") or "snakefmt", "--check", "workflow/"], cwd=root, capture_output=True, text=True, timeout=120
+        [shutil.which("snakefmt") or "snakefmt", "--check", "workflow/"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert run.returncode == 0, run.stdout + run.stderr
 
@@ -49,10 +69,33 @@ def tiny_run(root, tmp_path_factory) -> Path:
     return folder
 
 
+def _png(figure, dpi: int) -> np.ndarray:
+    """The pixels of ``figure`` saved as PNG at ``dpi`` (as the pipeline's scripts save it)."""
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=dpi)
+    plt.close(figure)
+    buffer.seek(0)
+    return plt.imread(buffer)
+
+
+def assert_figure_shows(path: Path, figure, dpi: int) -> None:
+    """The pipeline's PNG ``path`` is, pixel for pixel, ``figure`` (the library drawing the pipeline's own
+    data), and not blank: the figure shows what the data say, not merely a file of some size."""
+    shown = plt.imread(path)
+    assert shown.std() > 0.05, f"{path.name} is blank"
+    expected = _png(figure, dpi)
+    assert shown.shape == expected.shape and np.array_equal(shown, expected), f"{path.name} does not show its data"
+
+
 @pytest.mark.workflow
-def test_cohort_stage_outputs(tiny_run):
-    assert (tiny_run / "results" / "figures" / "cohort.png").stat().st_size > 10_000
+def test_cohort_stage_outputs(tiny_run, test_config):
     participants = pd.read_csv(tiny_run / "resources" / "embedded" / "participants.tsv", sep="\t")
+    shown = [("sub-001", m) for m in test_config["cohort"]["modalities"]]  # one subject per site
+    shown += [("sub-002", m) for m in test_config["cohort"]["modalities"]]
+    images = {(s, m): str(tiny_run / "resources" / "embedded" / s / "anat" / f"{s}_{m}.nii.gz") for s, m in shown}
+    assert_figure_shows(
+        tiny_run / "results" / "figures" / "cohort.png", cohort_figure(participants, images), PNG_DPI["cohort"]
+    )
     assert list(participants["participant_id"]) == ["sub-001", "sub-002", "sub-003"]
     t1 = nib.load(tiny_run / "resources" / "embedded" / "sub-002" / "anat" / "sub-002_T1w.nii.gz")
     assert "".join(nib.aff2axcodes(t1.affine)) == "LPS"
@@ -73,17 +116,34 @@ def test_preprocessing_outputs(tiny_run):
     assert store.images.shape[1:] == (2, 32, 32)  # M = T1w, FLAIR; coronal [X, Z] of the 6 mm grid
     assert set(store.index["subject"]) == {"sub-001", "sub-002", "sub-003"}
     assert store.labels.max() > 0 and store.mask.max() == 1
-    qc = pd.read_csv(tiny_run / "results" / "qc" / "embedded_preprocess.tsv", sep="\t")
+    qc = pd.read_csv(tiny_run / "results" / "preprocess" / "embedded" / "qc.tsv", sep="\t")
     assert (qc["skullstrip_dice"] > 0.85).all() and (qc["registration_mean_mm"] < 6).all()
-    assert (tiny_run / "results" / "qc" / "embedded" / "sub-001.png").is_file()
+    assert (tiny_run / "results" / "preprocess" / "embedded" / "qc" / "sub-001.png").is_file()
     splits = read_splits(str(tiny_run / "results" / "splits" / "embedded.json"))
     assert sorted(splits["train"]) == ["sub-002", "sub-003"] and splits["test"] == ["sub-001"]
 
 
 @pytest.mark.workflow
-def test_task_and_augmentation_figures(tiny_run):
-    for name in ("tasks", "augmentations"):
-        assert (tiny_run / "results" / "figures" / f"{name}.png").stat().st_size > 50_000
+def test_task_and_augmentation_figures(tiny_run, test_config):
+    results = tiny_run / "results"
+    stores, splits = open_datasets(
+        ["embedded"],
+        [str(results / "preprocess" / "embedded" / "slices" / "index.tsv")],
+        [str(results / "splits" / "embedded.json")],
+    )
+    tasks = test_config["tasks"]
+    setup = example_setup(tasks, stores, splits, test_config["preprocess"]["slices"]["axis"])
+    pairs = tasks["examples"]["context_pairs"]
+    assert_figure_shows(
+        results / "figures" / "tasks.png",
+        task_figure(task_examples(setup, tasks["examples"]["seed"], pairs), pairs),
+        PNG_DPI["tasks"],
+    )
+    assert_figure_shows(
+        results / "figures" / "augmentations.png",
+        augmentation_figure(augmentation_examples(setup, tasks["examples"]["seed"])),
+        PNG_DPI["augmentations"],
+    )
     assert "tasks (dataset): {'segmentation': 'embedded'," in (tiny_run / "logs" / "figures" / "tasks.log").read_text()
 
 
@@ -104,17 +164,26 @@ def test_corrupt_input_fails_its_subject_only(root, tiny_run, tmp_path):
     assert run.returncode != 0
     assert (tmp_path / targets[1]).is_file()
     assert not list((tmp_path / "results").rglob("sub-001*"))
-    log = (tmp_path / "logs" / "preprocess" / "embedded" / "sub-001.log").read_text()
+    log = (tmp_path / "logs" / "preprocess" / "embedded" / "subjects" / "sub-001.log").read_text()
     assert "sub-001: cannot read" in log and "sub-001_FLAIR.nii.gz" in log and "truncated or corrupt" in log
     assert json.loads((tmp_path / "resources" / "embedded" / "dataset_description.json").read_text())["Name"]
 
 
 @pytest.mark.workflow
-def test_training_evaluation_and_paper_outputs(tiny_run):
+def test_training_evaluation_and_paper_outputs(tiny_run, test_config):
     results = tiny_run / "results"
-    runs = ["neuralizer-seen", "neuralizer-unseen-segmentation", "unet-segmentation-n1", "unet-segmentation-all",
-            "unet-denoising-n1", "unet-denoising-all", "universeg-skull_stripping", "context_mean", "identity"]
-    metrics = pd.read_csv(results / "metrics" / "all.csv", keep_default_na=False, na_values={"context_size": [""]})
+    runs = [
+        "neuralizer-seen",
+        "neuralizer-unseen-segmentation",
+        "unet-segmentation-n1",
+        "unet-segmentation-all",
+        "unet-denoising-n1",
+        "unet-denoising-all",
+        "universeg-skull_stripping",
+        "context_mean",
+        "identity",
+    ]
+    metrics = metrics_table.read(results / "evaluate" / "metrics.csv")
     assert sorted(metrics["run"].unique()) == sorted(runs)
     assert set(metrics["subject"]) == {"sub-001"}  # the test split only
     assert set(metrics.loc[metrics.run == "neuralizer-seen", "context_size"]) == {1, 2}
@@ -127,9 +196,18 @@ def test_training_evaluation_and_paper_outputs(tiny_run):
     assert sorted(per_label["networks"]) == ["cortex", "lateral_ventricle"]  # one network per class
     assert "| Neuralizer-seen | 2 |" in (results / "tables" / "table4.md").read_text()
     assert "\\begin{tabular}" in (results / "tables" / "table4.tex").read_text()
-    for name in ("fig4", "fig12", "fig6", "fig7", "fig8"):
-        assert (results / "figures" / f"{name}.pdf").stat().st_size > 5_000
-        assert (results / "figures" / f"{name}.png").stat().st_size > 10_000
+    for name, (modality, title) in FIGURES.items():  # Figs. 4 and 12: the metrics, all inputs or T1w only
+        assert_figure_shows(
+            results / "figures" / f"{name}.png", performance_figure(metrics, modality, title), PNG_DPI["performance"]
+        )
+    with np.load(results / "evaluate" / "neuralizer-seen" / "samples.npz") as data:
+        samples = {key: data[key] for key in data.files}
+    for name in SAMPLE_FIGURES:  # Figs. 6-8: Neuralizer-seen's test samples, a third of the tasks each
+        tasks = figure_tasks(name, test_config["tasks"]["evaluated"])
+        figure = sample_figure(samples, tasks, test_config["evaluation"]["samples"]["context_pairs"])
+        assert_figure_shows(results / "figures" / f"{name}.png", figure, PNG_DPI["samples"])
+    for name in ("fig4", "fig12", *SAMPLE_FIGURES):
+        assert (results / "figures" / f"{name}.pdf").read_bytes().startswith(b"%PDF")
     assert list((tiny_run / "checkpoints" / "neuralizer-seen").glob("*/step-00000004.pt"))
 
 
@@ -138,7 +216,7 @@ def test_a_figure_rebuilds_from_cached_metrics_alone(root, tiny_run):
     (tiny_run / "results" / "figures" / "fig4.pdf").unlink()
     run = _snakemake(root, tiny_run, "results/figures/fig4.pdf")
     assert run.returncode == 0, run.stderr[-3000:]
-    assert "performance_figure" in run.stderr and "rule train" not in run.stderr and "evaluate" not in run.stderr
+    assert rules_run(run.stderr) == ["performance_figure"]
     assert (tiny_run / "results" / "figures" / "fig4.pdf").is_file()
 
 
@@ -153,15 +231,23 @@ def test_report_has_every_figure(root, tiny_run):
 @pytest.mark.workflow
 def test_retraining_from_scratch_gives_identical_metrics(root, tiny_run):
     """Same config and seed, no checkpoint to resume: the same model and byte-identical metrics."""
-    metrics = tiny_run / "results" / "metrics" / "neuralizer-seen.csv"
+    metrics = tiny_run / "results" / "evaluate" / "neuralizer-seen" / "metrics.csv"
     before = metrics.read_bytes()
-    model = (tiny_run / "results" / "train" / "neuralizer-seen" / "model.pt")
+    model = tiny_run / "results" / "train" / "neuralizer-seen" / "model.pt"
     weights = torch.load(model, weights_only=False)["networks"][""]
+    written = model.stat().st_mtime_ns
     shutil.rmtree(tiny_run / "checkpoints" / "neuralizer-seen")
-    run = _snakemake(root, tiny_run, "results/metrics/neuralizer-seen.csv",
-                     extra=("--forcerun", "results/train/neuralizer-seen/model.pt"))
+    run = _snakemake(
+        root,
+        tiny_run,
+        "results/evaluate/neuralizer-seen/metrics.csv",
+        extra=("--forcerun", "results/train/neuralizer-seen/model.pt"),
+    )
     assert run.returncode == 0, run.stderr[-3000:]
-    assert "rule train" in run.stderr or "train" in run.stderr
+    rules = rules_run(run.stderr)  # trained again, then scored again (and what depends on the model, rebuilt)
+    assert rules[:2] == ["train_first", "evaluate_first"] and "train" not in rules
+    assert model.stat().st_mtime_ns > written
+    assert list((tiny_run / "checkpoints" / "neuralizer-seen").glob("*/step-00000004.pt"))  # from scratch
     again = torch.load(model, weights_only=False)["networks"][""]
     assert all(torch.equal(weights[k], again[k]) for k in weights)
     assert metrics.read_bytes() == before

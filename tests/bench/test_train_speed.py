@@ -15,7 +15,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 TINY = ["--size", "16", "--channels", "4", "--batch", "2", "--context", "2", "--warmup", "1", "--steps", "1",
-        "--threads", "1", "--config", str(ROOT / "config" / "config.yaml")]  # fmt: skip
+        "--threads", "1", "--config", str(ROOT / "config" / "config.yaml")]
 
 
 def _load_bench():
@@ -64,7 +64,7 @@ def test_write_creates_every_model_entry(tiny_run):
         entry = table[r.model]
         assert entry["samples_per_s"] == pytest.approx(r.samples_per_s, rel=1e-3)
         assert "not a GPU" in entry["device"]
-        assert entry["command"].startswith("python bench/train_speed.py --size 16")
+        assert entry["command"].startswith("python -m bench.train_speed --size 16")
         assert isinstance(entry["measured"], str) and len(entry["measured"]) == 10  # YYYY-MM-DD
         assert (entry["image_size"], entry["channels"], entry["batch_size"]) == (16, 4, 2)
     assert table["universeg"] == {"samples_per_s": None, "device": None, "command": None, "measured": None}
@@ -79,10 +79,10 @@ def test_write_keeps_comments_and_other_entries(tmp_path):
         bench.update_throughput(path, "unet", {"samples_per_s": 12.5, "device": "GPU: x # y", "mean_context": 0.0})
     text = path.read_text()
     assert text.startswith("# header\nunet: # the U-Net\n  samples_per_s: 12.5 # per second\n"
-                           "  device: 'GPU: x # y' # e.g. \"NVIDIA H100\"\n")  # fmt: skip
+                           "  device: 'GPU: x # y' # e.g. \"NVIDIA H100\"\n")
     table = yaml.safe_load(text)
     assert table["unet"] == {"samples_per_s": 12.5, "device": "GPU: x # y", "command": None, "measured": None,
-                             "mean_context": 0.0}  # fmt: skip
+                             "mean_context": 0.0}
     assert table["other"] == {"samples_per_s": 3}
 
 

@@ -8,7 +8,8 @@ import pytest
 import torch
 
 from neuroicl.data import labels as L
-from neuroicl.data.cohort import CohortSpec, render_subject, sample_participants, sample_subject, synthesize
+from neuroicl.data.cohort import render_subject, sample_participants, sample_subject, synthesize
+from neuroicl.plan.cohort import CohortSpec
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +30,9 @@ def test_same_seed_gives_byte_identical_files_and_leaves_global_rng_alone(tiny_s
     torch.manual_seed(123)
     numpy_state, torch_state = np.random.get_state()[1].copy(), torch.get_rng_state().clone()
     for run in ("a", "b"):
-        synthesize(tiny_spec, anatomy, participant, tiny_spec.subject_paths(str(tmp_path / run), participant["participant_id"]))
+        synthesize(
+            tiny_spec, anatomy, participant, tiny_spec.subject_paths(str(tmp_path / run), participant["participant_id"])
+        )
     assert _digest(tmp_path / "a") == _digest(tmp_path / "b")
     assert len(_digest(tmp_path / "a")) == len(tiny_spec.modalities) + 4
     assert (np.random.get_state()[1] == numpy_state).all() and torch.equal(torch.get_rng_state(), torch_state)
@@ -64,7 +67,9 @@ def test_pose_maps_t1_back_onto_the_template(rendered, reference):
 
     def correlation(native_to_mni):
         voxel_map = np.linalg.inv(subject.affine) @ np.linalg.inv(native_to_mni) @ reference.affine
-        moved = ndimage.affine_transform(subject.images["T1w"], voxel_map[:3, :3], voxel_map[:3, 3], output_shape=reference.t1.shape, order=1)
+        moved = ndimage.affine_transform(
+            subject.images["T1w"], voxel_map[:3, :3], voxel_map[:3, 3], output_shape=reference.t1.shape, order=1
+        )
         inside = reference.t1 > 0
         return np.corrcoef(moved[inside], reference.t1[inside])[0, 1]
 
@@ -75,7 +80,12 @@ def test_pose_maps_t1_back_onto_the_template(rendered, reference):
 
 @pytest.mark.parametrize(
     ("modality", "order"),
-    [("T1w", ("wm", "gm", "csf")), ("T2w", ("csf", "gm", "wm")), ("PDw", ("csf", "gm", "wm")), ("FLAIR", ("gm", "wm", "csf"))],
+    [
+        ("T1w", ("wm", "gm", "csf")),
+        ("T2w", ("csf", "gm", "wm")),
+        ("PDw", ("csf", "gm", "wm")),
+        ("FLAIR", ("gm", "wm", "csf")),
+    ],
 )
 def test_modalities_have_their_tissue_contrast_order(tiny_spec, anatomy, modality, order):
     spec = replace(tiny_spec, modalities=(modality,))
@@ -93,7 +103,10 @@ def test_age_enlarges_ventricles_and_thins_cortex(rendered, anatomy):
     volumes = {}
     for age_fraction in (0.0, 1.0):
         subject = render_subject(replace(params, age_fraction=age_fraction), spec, anatomy)
-        volumes[age_fraction] = (np.isin(subject.dseg, L.LATERAL_VENTRICLES).sum(), np.isin(subject.dseg, L.CORTEX).sum())
+        volumes[age_fraction] = (
+            np.isin(subject.dseg, L.LATERAL_VENTRICLES).sum(),
+            np.isin(subject.dseg, L.CORTEX).sum(),
+        )
     assert volumes[1.0][0] > 1.2 * volumes[0.0][0]
     assert volumes[1.0][1] < 0.9 * volumes[0.0][1]
 

@@ -34,7 +34,9 @@ def test_sampling_a_volume_at_its_own_voxels_returns_it():
     affine = geometry.grid_affine("LPS", np.array([2.0, 1.5, 3.0]), (4, 5, 6), np.array([1.0, 2.0, 3.0]))
     points = geometry.grid_points((4, 5, 6), affine)
     for mode in ("bilinear", "nearest"):
-        np.testing.assert_allclose(geometry.sample(volume, affine, points, mode)[..., 0].numpy(), volume[0].numpy(), atol=1e-3)
+        np.testing.assert_allclose(
+            geometry.sample(volume, affine, points, mode)[..., 0].numpy(), volume[0].numpy(), atol=1e-3
+        )
 
 
 def test_zero_velocity_integrates_to_zero_displacement():
@@ -45,15 +47,23 @@ def test_zero_velocity_integrates_to_zero_displacement():
 
 def test_integrated_field_is_diffeomorphic():
     generator = torch.Generator().manual_seed(0)
-    velocity = torch.nn.functional.interpolate(torch.randn(1, 3, 4, 4, 4, generator=generator) * 6, size=(16, 16, 16), mode="trilinear")[0]
+    velocity = torch.nn.functional.interpolate(
+        torch.randn(1, 3, 4, 4, 4, generator=generator) * 6, size=(16, 16, 16), mode="trilinear"
+    )[0]
     displacement = geometry.integrate_velocity(velocity, np.diag([4.0, 4.0, 4.0, 1.0])).numpy()
-    jacobian = np.stack([np.stack(np.gradient(displacement[i], 4.0), 0) for i in range(3)], 0) + np.eye(3)[:, :, None, None, None]
+    jacobian = (
+        np.stack([np.stack(np.gradient(displacement[i], 4.0), 0) for i in range(3)], 0)
+        + np.eye(3)[:, :, None, None, None]
+    )
     assert np.linalg.det(np.moveaxis(jacobian, (0, 1), (-2, -1))).min() > 0
 
 
 def test_remove_affine_leaves_nothing_of_an_affine_field():
     affine = np.diag([4.0, 4.0, 4.0, 1.0])
     points = geometry.grid_points((6, 7, 8), affine)
-    field = (points @ torch.tensor([[0.02, 0.01, 0.0], [0.0, -0.03, 0.0], [0.01, 0.0, 0.02]]).T + torch.tensor([1.0, -2.0, 0.5])).permute(3, 0, 1, 2)
+    field = (
+        points @ torch.tensor([[0.02, 0.01, 0.0], [0.0, -0.03, 0.0], [0.01, 0.0, 0.02]]).T
+        + torch.tensor([1.0, -2.0, 0.5])
+    ).permute(3, 0, 1, 2)
     residual = geometry.remove_affine(field, affine, np.ones((6, 7, 8), dtype=bool))
     assert residual.abs().max() < 1e-4

@@ -2,7 +2,7 @@ import pandas as pd
 import pytest
 
 from neuroicl.data import labels as L
-from neuroicl.data.reference import builtin_path
+from neuroicl.plan.reference import builtin_path
 
 
 def test_every_atlas_label_maps_to_one_cohort_label():

@@ -2,7 +2,8 @@ from pathlib import Path
 
 import pytest
 
-from neuroicl.data.reference import REFERENCE_KEYS, agreement, builtin_path, resolve_reference
+from neuroicl.data.reference import agreement
+from neuroicl.plan.reference import REFERENCE_KEYS, builtin_path, resolve_reference
 
 
 def test_builtin_files_ship_in_packages():

@@ -49,7 +49,14 @@ SEG35_NAMES = [
     "Right-Cerebellum-Cortex", "Right-Thalamus", "Right-Caudate", "Right-Putamen", "Right-Pallidum",
     "Right-Hippocampus", "Right-Amygdala", "Right-Accumbens", "Right-VentralDC", "Right-Vessel", "Right-Choroid-Plexus",
 ]
-OASIS_SUBJECTS = {"0001": None, "0002": "no_seg", "0003": "undefined_label", "0004": "other_grid", "0005": None, "0010": None}
+OASIS_SUBJECTS = {
+    "0001": None,
+    "0002": "no_seg",
+    "0003": "undefined_label",
+    "0004": "other_grid",
+    "0005": None,
+    "0010": None,
+}
 MSD_SUBJECTS = {"001": None, "002": "3d", "003": "three_channels", "004": None, "010": None, "011": "zero_channel"}
 MSD_MODALITY = {"0": "FLAIR", "1": "T1w", "2": "t1gd", "3": "T2w"}
 APPLE_DOUBLE = b"\x00\x05\x16\x07\x00\x02\x00\x00Mac OS X        "  # what macOS tar leaves as ._<name>
@@ -75,7 +82,11 @@ def make_ixi(root: Path) -> dict[str, Path]:
         if defect == "far_t2":
             t2_affine[:3, 3] += 500.0
         t2 = world_intensity(t2_affine, T2_SHAPE).astype(np.float32)
-        images = {"T1": (np.rint(world_intensity(T1_AFFINE, T1_SHAPE)).astype(np.int16), T1_AFFINE), "T2": (t2, t2_affine), "PD": (2 * t2 + 10, t2_affine)}
+        images = {
+            "T1": (np.rint(world_intensity(T1_AFFINE, T1_SHAPE)).astype(np.int16), T1_AFFINE),
+            "T2": (t2, t2_affine),
+            "PD": (2 * t2 + 10, t2_affine),
+        }
         if defect == "pd_grid":
             images["PD"] = (images["PD"][0][:, :, :9], t2_affine)
         for modality, (data, affine) in images.items():
@@ -84,13 +95,24 @@ def make_ixi(root: Path) -> dict[str, Path]:
             path = save(folders[modality] / f"{source_id}-{site}-{scan}-{modality}.nii.gz", data, affine)
             if defect == "truncated_t1" and modality == "T1":
                 path.write_bytes(path.read_bytes()[:60])
-    return {"ixi_t1": folders["T1"], "ixi_t2": folders["T2"], "ixi_pd": folders["PD"], "ixi_demographics": DATA / "IXI.xls"}
+    return {
+        "ixi_t1": folders["T1"],
+        "ixi_t2": folders["T2"],
+        "ixi_pd": folders["PD"],
+        "ixi_demographics": DATA / "IXI.xls",
+    }
 
 
 def make_oasis(root: Path) -> Path:
     root.mkdir(parents=True)
-    (root / "seg35_labels.txt").write_text("#No. Label Name: R G B A\n" + "".join(f"{i:<3} {name:<32} {i * 7 % 256} 50 100 0\n" for i, name in enumerate(SEG35_NAMES)))
-    (root / "seg4_labels.txt").write_text("0 Unknown 0 0 0 0\n1 Cortex 1 1 1 0\n2 Subcortical-Gray-Matter 2 2 2 0\n3 White-Matter 3 3 3 0\n4 CSF 4 4 4 0\n")
+    (root / "seg35_labels.txt").write_text(
+        "#No. Label Name: R G B A\n"
+        + "".join(f"{i:<3} {name:<32} {i * 7 % 256} 50 100 0\n" for i, name in enumerate(SEG35_NAMES))
+    )
+    (root / "seg4_labels.txt").write_text(
+        "0 Unknown 0 0 0 0\n1 Cortex 1 1 1 0\n2 Subcortical-Gray-Matter 2 2 2 0\n3 White-Matter 3 3 3 0\n4 CSF 4 4 4 "
+        "0\n"
+    )
     (root / "subjects.txt").write_text("".join(f"OASIS_OAS1_{number}_MR1\n" for number in OASIS_SUBJECTS))
     affine = np.diag([1.0, 1.0, 1.0, 1.0])
     affine[:3, 3] = -5.0
@@ -132,13 +154,25 @@ def make_msd(root: Path) -> Path:
         save(task / "labelsTr" / name, np.zeros(T1_SHAPE, np.uint8), affine)
         training.append({"image": f"./imagesTr/{name}", "label": f"./labelsTr/{name}"})
     save(task / "imagesTs" / "BRATS_485.nii.gz", np.stack([base] * 4, axis=-1), affine)
-    for junk in (task / "imagesTr" / "._BRATS_001.nii.gz", task / "labelsTr" / "._BRATS_001.nii.gz", task / "._dataset.json"):
+    for junk in (
+        task / "imagesTr" / "._BRATS_001.nii.gz",
+        task / "labelsTr" / "._BRATS_001.nii.gz",
+        task / "._dataset.json",
+    ):
         junk.write_bytes(APPLE_DOUBLE)
     description = {
-        "name": "BRATS", "description": "Gliomas segmentation tumour and oedema in on brain images", "reference": "https://www.med.upenn.edu/sbia/brats2017.html",
-        "licence": "CC-BY-SA 4.0", "release": "2.0 04/05/2018", "tensorImageSize": "4D", "modality": MSD_MODALITY,
+        "name": "BRATS",
+        "description": "Gliomas segmentation tumour and oedema in on brain images",
+        "reference": "https://www.med.upenn.edu/sbia/brats2017.html",
+        "licence": "CC-BY-SA 4.0",
+        "release": "2.0 04/05/2018",
+        "tensorImageSize": "4D",
+        "modality": MSD_MODALITY,
         "labels": {"0": "background", "1": "edema", "2": "non-enhancing tumor", "3": "enhancing tumour"},
-        "numTraining": len(training), "numTest": 1, "training": training, "test": ["./imagesTs/BRATS_485.nii.gz"],
+        "numTraining": len(training),
+        "numTest": 1,
+        "training": training,
+        "test": ["./imagesTs/BRATS_485.nii.gz"],
     }
     (task / "dataset.json").write_text(json.dumps(description, indent=4))
     return root
@@ -170,7 +204,10 @@ def fabricated(tmp_path_factory) -> Fabricated:
     ixi = make_ixi(root / "ixi")
     oasis = make_oasis(root / "oasis")
     msd = make_msd(root / "msd")
-    archives = {f"IXI-{modality}.tar": tar_bytes(ixi[f"ixi_{modality.lower()}"], tree(ixi[f"ixi_{modality.lower()}"])) for modality in ("T1", "T2", "PD")}
+    archives = {
+        f"IXI-{modality}.tar": tar_bytes(ixi[f"ixi_{modality.lower()}"], tree(ixi[f"ixi_{modality.lower()}"]))
+        for modality in ("T1", "T2", "PD")
+    }
     archives["IXI.xls"] = (DATA / "IXI.xls").read_bytes()
     archives["neurite-oasis.v1.0.tar"] = tar_bytes(oasis, tree(oasis))
     archives["Task01_BrainTumour.tar"] = tar_bytes(msd, tree(msd))
@@ -260,7 +297,9 @@ def registry_file(tmp_path, server, root) -> Path:
 
 def files_under(folder: Path) -> list[str]:
     """Every file below ``folder`` (relative, sorted); [] if it does not exist."""
-    return sorted(str(path.relative_to(folder)) for path in folder.rglob("*") if path.is_file()) if folder.exists() else []
+    return (
+        sorted(str(path.relative_to(folder)) for path in folder.rglob("*") if path.is_file()) if folder.exists() else []
+    )
 
 
 @pytest.fixture()

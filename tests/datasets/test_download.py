@@ -41,7 +41,11 @@ def test_plain_file_without_published_hash_records_it_in_the_lock_file(get, down
     body = fabricated.archives["IXI.xls"]
     assert path == downloads / "IXI.xls" and path.read_bytes() == body
     record = read_lock(tmp_path / "registry.lock.yaml")["ixi_demographics"]
-    assert (record.sha256, record.size, record.url) == (hashlib.sha256(body).hexdigest(), len(body), server.url("IXI.xls"))
+    assert (record.sha256, record.size, record.url) == (
+        hashlib.sha256(body).hexdigest(),
+        len(body),
+        server.url("IXI.xls"),
+    )
     assert len(record.recorded) == 10 and record.recorded[4] == "-"
 
 
@@ -58,14 +62,22 @@ def test_fetched_path_is_known_before_the_download(get, registry_file, downloads
     assert fetched_path("adni", registry_file, downloads) == downloads / "adni"
 
 
-def test_hash_mismatch_deletes_the_file_names_url_and_hashes_and_a_rerun_succeeds(get, server, downloads, fabricated, list_files):
+def test_hash_mismatch_deletes_the_file_names_url_and_hashes_and_a_rerun_succeeds(
+    get, server, downloads, fabricated, list_files
+):
     server.faults["IXI-T1.tar"] = "corrupt"
     body = fabricated.archives["IXI-T1.tar"]
     corrupt = bytes([body[0] ^ 0xFF]) + body[1:]
     with pytest.raises(ChecksumError) as error:
         get("ixi_t1")
     message = str(error.value)
-    for part in (server.url("IXI-T1.tar"), hashlib.md5(body).hexdigest(), hashlib.md5(corrupt).hexdigest(), "deleted", "TorchIO"):
+    for part in (
+        server.url("IXI-T1.tar"),
+        hashlib.md5(body).hexdigest(),
+        hashlib.md5(corrupt).hexdigest(),
+        "deleted",
+        "TorchIO",
+    ):
         assert part in message
     assert list_files(downloads) == []
     del server.faults["IXI-T1.tar"]
@@ -112,7 +124,9 @@ def test_server_down_names_the_host_and_a_rerun_after_restart_succeeds(get, serv
     assert get("ixi_demographics").is_file()
 
 
-def test_a_file_changed_on_the_server_fails_against_the_lock_file_until_its_entry_is_deleted(get, server, downloads, tmp_path, list_files):
+def test_a_file_changed_on_the_server_fails_against_the_lock_file_until_its_entry_is_deleted(
+    get, server, downloads, tmp_path, list_files
+):
     lock = tmp_path / "registry.lock.yaml"
     assert not lock.exists()
     original = get("ixi_demographics").read_bytes()
@@ -122,7 +136,12 @@ def test_a_file_changed_on_the_server_fails_against_the_lock_file_until_its_entr
         get("ixi_demographics")
     message = str(error.value)
     changed = bytes([original[0] ^ 0xFF]) + original[1:]
-    for part in (str(lock), hashlib.sha256(original).hexdigest(), hashlib.sha256(changed).hexdigest(), "delete the 'ixi_demographics' entry"):
+    for part in (
+        str(lock),
+        hashlib.sha256(original).hexdigest(),
+        hashlib.sha256(changed).hexdigest(),
+        "delete the 'ixi_demographics' entry",
+    ):
         assert part in message
     assert list_files(downloads) == []
     # the change is legitimate: do what the message says

@@ -5,14 +5,22 @@ import pytest
 
 from neuroicl.datasets.adapters import adapt
 from neuroicl.datasets.download import fetch
-from neuroicl.datasets.layout import KINDS, participant_ids, subject_paths
+from neuroicl.plan.layout import KINDS, participant_ids, subject_paths
 
 
 @pytest.mark.parametrize(("kind", "n_subjects"), [("ixi", 5), ("oasis1", 3), ("msd_brain_tumour", 3)])
 def test_download_unpack_and_adapt(registry_file, tmp_path, kind, n_subjects):
     spec = KINDS[kind]
     sources = {
-        entry: fetch(entry, registry_file, tmp_path / "registry.lock.yaml", tmp_path / "downloads", progress=False, retries=0, timeout=5.0)
+        entry: fetch(
+            entry,
+            registry_file,
+            tmp_path / "registry.lock.yaml",
+            tmp_path / "downloads",
+            progress=False,
+            retries=0,
+            timeout=5.0,
+        )
         for entry in spec.archives
     }
     result = adapt(kind, sources, tmp_path / kind, n_subjects, registry_path=registry_file)

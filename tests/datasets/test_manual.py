@@ -23,7 +23,9 @@ def _image(path):
 
 
 def _adni_folder(folder):
-    _image(folder / "ADNI" / "002_S_0295" / "MPRAGE" / "2006-04-18_08_20_30.0" / "I13722" / "ADNI_002_S_0295_MR_MPRAGE.nii")
+    _image(
+        folder / "ADNI" / "002_S_0295" / "MPRAGE" / "2006-04-18_08_20_30.0" / "I13722" / "ADNI_002_S_0295_MR_MPRAGE.nii"
+    )
     (folder / "T1_collection_5_01_2026.csv").write_text("Image Data ID,Subject,Visit\nI13722,002_S_0295,sc\n")
     return folder
 
@@ -32,7 +34,14 @@ def test_a_missing_folder_stops_with_where_to_obtain_and_where_to_place_the_data
     with pytest.raises(ManualDataError) as error:
         validate(adni, tmp_path / "adni")
     message = str(error.value)
-    for part in ("data-use agreement", "Apply for access", "ida.loni.usc.edu", str((tmp_path / "adni").resolve()), "does not exist", adni.homepage):
+    for part in (
+        "data-use agreement",
+        "Apply for access",
+        "ida.loni.usc.edu",
+        str((tmp_path / "adni").resolve()),
+        "does not exist",
+        adni.homepage,
+    ):
         assert part in message
 
 
@@ -40,7 +49,9 @@ def test_the_message_names_each_missing_pattern(adni, tmp_path):
     folder = tmp_path / "adni"
     folder.mkdir()
     (folder / "collection.csv").write_text("Image Data ID\n")
-    with pytest.raises(ManualDataError, match=r"'ADNI/\*/\*/\*/\*/\*\.nii' matches 0 file\(s\), at least 1 expected") as error:
+    with pytest.raises(
+        ManualDataError, match=r"'ADNI/\*/\*/\*/\*/\*\.nii' matches 0 file\(s\), at least 1 expected"
+    ) as error:
         validate(adni, folder)
     assert "*.csv" not in str(error.value).split("What is missing or wrong:")[1]
 
@@ -53,7 +64,9 @@ def test_placed_files_that_pass_are_returned_also_through_fetch(adni, root, tmp_
     assert not (tmp_path / "lock.yaml").exists()
 
 
-@pytest.mark.parametrize(("damage", "message"), [(b"", "the file is empty"), (gzip.compress(b"not a nifti")[:20], "not a readable NIfTI")])
+@pytest.mark.parametrize(
+    ("damage", "message"), [(b"", "the file is empty"), (gzip.compress(b"not a nifti")[:20], "not a readable NIfTI")]
+)
 def test_a_damaged_image_is_named(adni, tmp_path, damage, message):
     folder = _adni_folder(tmp_path / "adni")
     broken = next(folder.rglob("*.nii"))

@@ -4,10 +4,16 @@ import pytest
 import yaml
 
 from neuroicl.datasets.errors import RegistryError
-from neuroicl.datasets.layout import KINDS
 from neuroicl.datasets.registry import Archive, Manual, load_entry, load_registry
+from neuroicl.plan.layout import KINDS
 
-PUBLISHED = {"ixi_t1": "md5", "ixi_t2": "md5", "ixi_pd": "md5", "neurite_oasis": "sha256", "msd_task01_brain_tumour": "md5"}
+PUBLISHED = {
+    "ixi_t1": "md5",
+    "ixi_t2": "md5",
+    "ixi_pd": "md5",
+    "neurite_oasis": "sha256",
+    "msd_task01_brain_tumour": "md5",
+}
 
 
 @pytest.fixture(scope="module")
@@ -42,8 +48,23 @@ def test_unknown_entry_lists_the_known_ones(root):
         load_entry(root / "resources" / "datasets" / "registry.yaml", "ixi_t3")
 
 
-GOOD = {"title": "t", "url": "https://example.org/a.tar", "filename": "a.tar", "homepage": "h", "licence": "l", "citation": "c"}
-MANUAL = {"title": "t", "manual": True, "homepage": "h", "licence": "l", "citation": "c", "instructions": "apply", "expected": [{"glob": "*.nii", "min_count": 1, "what": "w"}]}
+GOOD = {
+    "title": "t",
+    "url": "https://example.org/a.tar",
+    "filename": "a.tar",
+    "homepage": "h",
+    "licence": "l",
+    "citation": "c",
+}
+MANUAL = {
+    "title": "t",
+    "manual": True,
+    "homepage": "h",
+    "licence": "l",
+    "citation": "c",
+    "instructions": "apply",
+    "expected": [{"glob": "*.nii", "min_count": 1, "what": "w"}],
+}
 
 
 @pytest.mark.parametrize(

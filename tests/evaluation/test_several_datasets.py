@@ -7,15 +7,15 @@ from dataclasses import replace
 
 import pytest
 
-from neuroicl.evaluation.cases import EvalSettings
 from neuroicl.evaluation.evaluate import evaluate, groups
 from neuroicl.models.context_mean import ContextMean
+from neuroicl.plan.cases import EvalSettings
 from neuroicl.tasks.setup import build
 
 SETTINGS = EvalSettings(
     context_sizes=(1, 2), repeats=1, labels={"cortex": (3, 4)}, transfer={"T1w": "T2w", "T2w": "T1w"},
     batch_size=4, samples=1, context_pairs=1,
-)  # fmt: skip
+)
 RUN = {"run": "r", "model": "m", "variant": "Floor", "train_subjects": 6, "all_subjects": True}
 TASKS = ["segmentation", "modality_transfer", "denoising"]
 

@@ -15,6 +15,7 @@ TINY = {
     "unet": {"channels": 8, "levels": 3},
     "universeg": {"channels": 8, "levels": 3},
     "context_mean": {},
+    "identity": {},
 }
 
 

@@ -8,20 +8,22 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from neuroicl.paper.table4 import COLUMNS, read_metrics, summarize, to_latex, to_markdown
+from neuroicl.evaluation.metrics_table import COLUMNS
+from neuroicl.evaluation.metrics_table import read as read_metrics
+from neuroicl.paper.table4 import summarize, to_latex, to_markdown
 
 NEURALIZER = {"run": "neuralizer-seen", "model": "neuralizer", "variant": "Neuralizer-seen", "train_subjects": 6,
-              "all_subjects": True}  # fmt: skip
+              "all_subjects": True}
 UNET = {"run": "unet-segmentation-n1", "model": "unet", "variant": "U-Net", "context_size": np.nan}
 IDENTITY = {"run": "identity", "model": "identity", "variant": "Identity", "train_subjects": 0, "all_subjects": False,
-            "context_size": np.nan, "task": "denoising", "family": "reconstruction", "metric": "psnr"}  # fmt: skip
+            "context_size": np.nan, "task": "denoising", "family": "reconstruction", "metric": "psnr"}
 
 
 def row(**fields) -> dict:
     """One metrics row: a Neuralizer-seen segmentation Dice of sub-001 with context size 4, unless overridden."""
     base = {**NEURALIZER, "task": "segmentation", "family": "segmentation", "dataset": "toy", "subject": "sub-001",
             "slice": 10, "repeat": 0, "context_size": 4, "modality": "T1w", "target_modality": "", "label": "cortex",
-            "metric": "dice", "value": 0.5}  # fmt: skip
+            "metric": "dice", "value": 0.5}
     return base | fields
 
 
@@ -102,7 +104,7 @@ def test_markdown_cells_rows_and_table4_task_order():
 
 def test_latex_is_a_booktabs_tabular_with_escapes():
     metrics = table(row(variant="my_model", value=0.83), row(variant="my_model", context_size=2, value=0.5),
-                    row(task="skull_stripping", family="skull_strip", value=0.97))  # fmt: skip
+                    row(task="skull_stripping", family="skull_strip", value=0.97))
     tex = to_latex(summarize(metrics))
     assert r"\begin{tabular}{llcc}" in tex and r"\toprule" in tex and r"\bottomrule" in tex
     assert r"Model & Subjects & Segmentation & Skull Strip. \\" in tex

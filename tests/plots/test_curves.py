@@ -7,11 +7,11 @@ import pandas as pd
 import pytest
 from matplotlib import pyplot as plt
 
-from neuroicl.paper.table4 import COLUMNS
+from neuroicl.evaluation.metrics_table import COLUMNS
 from neuroicl.plots.curves import performance_figure
 
 FAMILY = {"segmentation": "segmentation", "skull_stripping": "skull_strip", "denoising": "reconstruction",
-          "motion": "reconstruction", "modality_transfer": "transfer"}  # fmt: skip
+          "motion": "reconstruction", "modality_transfer": "transfer"}
 
 
 def metrics(tasks=("segmentation", "denoising"), modality: str = "T1w") -> pd.DataFrame:
@@ -21,18 +21,18 @@ def metrics(tasks=("segmentation", "denoising"), modality: str = "T1w") -> pd.Da
         family = FAMILY[task]
         metric = "dice" if family in ("segmentation", "skull_strip") else "psnr"
         base = {"task": task, "family": family, "metric": metric, "dataset": "toy", "slice": 0, "repeat": 0,
-                "modality": modality, "target_modality": "", "label": ""}  # fmt: skip
+                "modality": modality, "target_modality": "", "label": ""}
         for s, subject in enumerate(("sub-001", "sub-002")):
             base |= {"subject": subject}
             seen = {"run": "neuralizer-seen", "model": "neuralizer", "variant": "Neuralizer-seen",
-                    "train_subjects": 3, "all_subjects": True}  # fmt: skip
+                    "train_subjects": 3, "all_subjects": True}
             rows += [base | seen | {"context_size": size, "value": 0.1 * size} for size in (1, 2, 4, 8)]
             unet = {"model": "unet", "variant": "U-Net", "context_size": np.nan}
             rows += [base | unet | {"run": f"unet-{task}-n{n}", "train_subjects": n, "all_subjects": n == 3,
-                                    "value": 0.2 * n} for n in (1, 3)]  # fmt: skip
+                                    "value": 0.2 * n} for n in (1, 3)]
             if metric == "psnr":
                 rows.append(base | {"run": "identity", "model": "identity", "variant": "Identity", "train_subjects": 0,
-                                    "all_subjects": False, "context_size": np.nan, "value": 20.0 + 2 * s})  # fmt: skip
+                                    "all_subjects": False, "context_size": np.nan, "value": 20.0 + 2 * s})
     return pd.DataFrame(rows, columns=list(COLUMNS))
 
 
@@ -45,7 +45,7 @@ def _close():
 def test_one_panel_per_task_in_table4_order():
     fig = performance_figure(metrics(("motion", "skull_stripping", "segmentation", "denoising", "modality_transfer")))
     assert [ax.get_title() for ax in fig.axes] == ["Segmentation", "Mod. Transfer", "Skull Strip.", "Motion Recon.",
-                                                   "Noise Recon."]  # fmt: skip
+                                                   "Noise Recon."]
     assert [ax.get_ylabel() for ax in fig.axes] == ["Dice", "PSNR (dB)", "Dice", "PSNR (dB)", "PSNR (dB)"]
 
 

@@ -7,7 +7,8 @@ import pytest
 import torch
 import yaml
 
-from neuroicl.data.cohort import CohortSpec, render_subject, sample_participants, sample_subject
+from neuroicl.data.cohort import render_subject, sample_participants, sample_subject
+from neuroicl.plan.cohort import CohortSpec
 from neuroicl.preprocess import deepbet_strip
 from neuroicl.preprocess.deepbet_strip import as_volume, deepbet_mask, weight_paths
 
@@ -47,7 +48,11 @@ def test_canonical_input_gives_the_same_mask_deterministically_and_leaves_global
     expected = np.asarray(nib.as_closest_canonical(nib.Nifti1Image(mask.astype(np.uint8), subject.affine)).dataobj) > 0
     np.random.seed(7)
     torch.manual_seed(7)
-    numpy_state, torch_state, threads = np.random.get_state()[1].copy(), torch.get_rng_state().clone(), torch.get_num_threads()
+    numpy_state, torch_state, threads = (
+        np.random.get_state()[1].copy(),
+        torch.get_rng_state().clone(),
+        torch.get_num_threads(),
+    )
     torch.set_num_threads(1)
     try:
         again = deepbet_mask(canonical, threads=2)  # the fixture's thread count: bitwise-equal output

@@ -9,7 +9,10 @@ def test_percentile_normalization_maps_brain_to_unit_range(blob):
     image, mask = blob() * 700 + 20, blob() > 0.3
     out = normalize(image, mask)
     assert out.min() == 0 and out.max() == 1
-    assert np.percentile(out[mask], 50) == pytest.approx((np.median(image[mask]) - np.percentile(image[mask], 0.5)) / np.ptp(np.percentile(image[mask], [0.5, 99.5])), rel=1e-4)
+    assert np.percentile(out[mask], 50) == pytest.approx(
+        (np.median(image[mask]) - np.percentile(image[mask], 0.5)) / np.ptp(np.percentile(image[mask], [0.5, 99.5])),
+        rel=1e-4,
+    )
 
 
 def test_zscore_normalization_has_zero_mean_unit_std_in_brain(blob):

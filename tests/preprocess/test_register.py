@@ -43,9 +43,14 @@ def test_registration_recovers_a_known_pose(ants, reference):
 def test_registration_is_deterministic_with_one_thread(ants, reference):
     grid = ModelGrid((48, 57, 48), 4.0, (0.0, -18.0, 8.0))
     template = resample(reference.t1, reference.affine, np.eye(4), grid)
-    native_affine = np.linalg.inv(geometry.pose_matrix(np.array([6.0, 3.0, -5.0]), np.array([4.0, 2.0, -6.0]), 1.0)) @ grid.affine
+    native_affine = (
+        np.linalg.inv(geometry.pose_matrix(np.array([6.0, 3.0, -5.0]), np.array([4.0, 2.0, -6.0]), 1.0)) @ grid.affine
+    )
     settings = RegistrationSettings(transform="AffineFast")
-    first, second = (register_to_template(ants, template, native_affine, template, grid.affine, template > 0, settings) for _ in range(2))
+    first, second = (
+        register_to_template(ants, template, native_affine, template, grid.affine, template > 0, settings)
+        for _ in range(2)
+    )
     np.testing.assert_array_equal(first, second)
 
 

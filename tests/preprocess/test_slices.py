@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
 
-from neuroicl.preprocess.slices import SliceStore, cut, gather, select_slices, subject_slices, write_subject_slices
+from neuroicl.data.slice_store import SliceStore, gather, write_subject_slices
+from neuroicl.preprocess.slices import cut, select_slices, subject_slices
 
 
 def test_select_slices_keeps_the_large_brain_slices():
@@ -30,7 +31,9 @@ def test_store_round_trips_and_is_memory_mapped(tmp_path):
     files = {}
     for n, subject in enumerate(["sub-002", "sub-001"]):
         image = np.full((4, 5, 6), n + 1, np.float32)
-        arrays = subject_slices({"T1w": image}, ["T1w"], image > 0, (image * 3).astype(np.uint8), "coronal", np.array([1, 3]))
+        arrays = subject_slices(
+            {"T1w": image}, ["T1w"], image > 0, (image * 3).astype(np.uint8), "coronal", np.array([1, 3])
+        )
         files[subject] = str(tmp_path / f"{subject}.npz")
         write_subject_slices(files[subject], arrays)
     index = gather(files, {"sub-001": "A", "sub-002": "B"}, ["T1w"], str(tmp_path / "store"))

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from neuroicl.tasks.augment import AUGMENTATIONS, AugmentationTree
-from neuroicl.tasks.base import build_tasks
+from neuroicl.tasks.catalog import build_tasks
 from neuroicl.tasks.episodes import ContextSettings, Episode, EpisodeSampler
 from neuroicl.tasks.synthesize import synthesize
 

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from neuroicl.tasks.base import TASKS, build_tasks
+from neuroicl.tasks.base import TASKS
+from neuroicl.tasks.catalog import build_tasks
 from neuroicl.tasks.episodes import ContextSettings, EpisodeSampler
 from neuroicl.tasks.synthesize import synthesize
 
@@ -30,7 +31,7 @@ def test_all_ten_tasks_are_registered():
     assert sorted(TASKS) == sorted(
         ["segmentation", "modality_transfer", "super_resolution", "skull_stripping", "motion", "undersampling",
          "denoising", "inpainting", "synthetic_transfer", "masking"]
-    )  # fmt: skip
+    )
 
 
 @pytest.mark.parametrize("name", sorted(build_tasks()))
@@ -75,7 +76,9 @@ def test_segmentation_target_is_the_union_of_the_chosen_classes(make_pool):
 
 def test_bilateral_choice_adds_the_other_hemisphere(make_pool):
     pool = make_pool()
-    plans, _ = _batch(pool, "segmentation", {"segmentation": {"max_classes": 1, "bilateral_probability": 1.0}}, episodes=20)
+    plans, _ = _batch(
+        pool, "segmentation", {"segmentation": {"max_classes": 1, "bilateral_probability": 1.0}}, episodes=20
+    )
     for plan in plans:
         lateral = [c for c in plan.choice if c <= 26]
         assert len(lateral) in (0, 2) and (not lateral or lateral[1] == lateral[0] + 1)

@@ -5,7 +5,7 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from neuroicl.tasks.base import build_tasks
+from neuroicl.tasks.catalog import build_tasks
 from neuroicl.tasks.episodes import ContextSettings, EpisodeSampler, stable_seed
 
 ALL = list(build_tasks())
@@ -138,7 +138,8 @@ def test_plans_are_deterministic_by_seed(make_pool):
     sampler = _sampler([make_pool()])
     one = sampler.sample(np.random.default_rng(12), 8)
     two = sampler.sample(np.random.default_rng(12), 8)
-    assert all(a.task == b.task and (a.rows == b.rows).all() and (a.inputs == b.inputs).all() for a, b in zip(one, two, strict=True))
+    pairs = zip(one, two, strict=True)
+    assert all(a.task == b.task and (a.rows == b.rows).all() and (a.inputs == b.inputs).all() for a, b in pairs)
 
 
 def test_truncated_context_is_a_prefix(make_pool):
@@ -150,8 +151,11 @@ def test_truncated_context_is_a_prefix(make_pool):
 def test_stable_seed_depends_on_every_part_and_nothing_else():
     seed = stable_seed("embedded", "sub-001", "segmentation", 0)
     assert seed == stable_seed("embedded", "sub-001", "segmentation", 0)
-    others = {stable_seed("embedded", "sub-002", "segmentation", 0), stable_seed("embedded", "sub-001", "motion", 0),
-              stable_seed("embedded", "sub-001", "segmentation", 1)}  # fmt: skip
+    others = {
+        stable_seed("embedded", "sub-002", "segmentation", 0),
+        stable_seed("embedded", "sub-001", "motion", 0),
+        stable_seed("embedded", "sub-001", "segmentation", 1),
+    }
     assert seed not in others and len(others) == 3
     assert 0 <= seed < 2**63
 

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from neuroicl.tasks.examples import AUGMENTED_TASKS, augmentation_examples, example_pools, example_setup, task_examples
-from neuroicl.tasks.toy import toy_split, toy_store
+from tests.helpers.toy import toy_split, toy_store
 
 NEEDS_LABELS = {"segmentation", "masking", "synthetic_transfer"}
 

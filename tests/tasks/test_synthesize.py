@@ -6,7 +6,7 @@ import torch
 
 from neuroicl.models.factory import build_model
 from neuroicl.tasks.augment import AugmentationTree
-from neuroicl.tasks.base import build_tasks
+from neuroicl.tasks.catalog import build_tasks
 from neuroicl.tasks.episodes import ContextSettings, EpisodeSampler
 from neuroicl.tasks.setup import build, flip_dim
 from neuroicl.tasks.synthesize import (
@@ -16,8 +16,8 @@ from neuroicl.tasks.synthesize import (
     synthesize_planned,
     upload,
 )
-from neuroicl.training.host_sync import HostSyncGuard
 from neuroicl.training.loop import batch_loss
+from tests.helpers.host_sync import HostSyncGuard
 
 
 def _setup(pool, task_config):

@@ -16,15 +16,17 @@ import pytest
 import torch
 import yaml
 
-from neuroicl.io import write_json, write_tsv
-from neuroicl.runs import by_name, catalogue
+from neuroicl.core.io import write_json, write_tsv
+from neuroicl.models.model_file import load_networks
+from neuroicl.plan.runs import by_name, catalogue
 from neuroicl.tasks.episodes import stable_seed
-from neuroicl.tasks.toy import toy_pool, toy_split, toy_store
 from neuroicl.training.checkpoint import CheckpointStore, fingerprint
-from neuroicl.training.distributed import World
-from neuroicl.training.job import TrainJob, launch_job
+from neuroicl.training.distributed import launch_job
+from neuroicl.training.episodic import checkpoint_key, settings_for
+from neuroicl.training.job import TrainJob
 from neuroicl.training.loop import step_generators
-from neuroicl.training.runner import checkpoint_key, load_networks, settings_for
+from neuroicl.training.world import World
+from tests.helpers.toy import toy_pool, toy_split, toy_store
 
 #: A test-only worker: the real worker entry point, then this rank's weights in ``<out>/rank-<r>.pt``.
 WORKER = textwrap.dedent(
@@ -44,7 +46,9 @@ def _same_weights(networks: dict[str, torch.nn.Module], path: Path) -> bool:
     """Whether ``networks`` hold exactly the weights a worker saved in ``path``."""
     saved = torch.load(path)
     return saved.keys() == networks.keys() and all(
-        torch.equal(value, saved[label][name]) for label, net in networks.items() for name, value in net.state_dict().items()
+        torch.equal(value, saved[label][name])
+        for label, net in networks.items()
+        for name, value in net.state_dict().items()
     )
 
 
@@ -66,23 +70,39 @@ def _job(config: dict, folder: Path, batch_size: int = 2) -> TrainJob:
     run = replace(by_name(catalogue(config, n_train=3), "neuralizer-seen"), steps=4, batch_size=batch_size)
     (folder / "data").mkdir(parents=True, exist_ok=True)
     store, index, split = _write_toy_dataset(folder / "data")
-    return TrainJob(run=run.to_dict(), config=config, datasets=["toy"], index=index, splits=[split], store=store,
-                    model=str(folder / "out" / "model.pt"), log=str(folder / "out" / "log.csv"),
-                    checkpoints=str(folder / "checkpoints"), threads=2)  # fmt: skip
+    return TrainJob(
+        run=run.to_dict(),
+        config=config,
+        datasets=["toy"],
+        index=index,
+        splits=[split],
+        store=store,
+        model=str(folder / "out" / "model.pt"),
+        log=str(folder / "out" / "log.csv"),
+        checkpoints=str(folder / "checkpoints"),
+        threads=2,
+    )
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory, config_loader, root):
+def trained(tmp_path_factory, config_loader):
     """One job trained by two workers (the test worker above); its job, folder and the torchrun output."""
     folder = tmp_path_factory.mktemp("ddp")
     job = _job(config_loader(), folder)
     (folder / "out").mkdir()
     job.write(folder / "spec.json")
     (folder / "worker.py").write_text(WORKER)
-    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node=2",
-               str(folder / "worker.py"), str(folder / "spec.json"), str(folder / "out")]  # fmt: skip
-    env = {**os.environ, "PYTHONPATH": str(root / "src")}
-    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=240, check=False)
+    command = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc-per-node=2",
+        str(folder / "worker.py"),
+        str(folder / "spec.json"),
+        str(folder / "out"),
+    ]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=240, check=False)
     assert done.returncode == 0, done.stdout + done.stderr
     return job, folder, done.stdout + done.stderr
 
@@ -106,8 +126,9 @@ def test_a_job_cut_off_after_a_checkpoint_resumes_to_the_same_weights(trained, t
     shutil.copytree(job.checkpoints, tmp_path / "checkpoints")
     for path in (tmp_path / "checkpoints").rglob("step-00000004.pt"):
         path.unlink()
-    rerun = replace(job, model=str(tmp_path / "model.pt"), log=str(tmp_path / "log.csv"),
-                    checkpoints=str(tmp_path / "checkpoints"))  # fmt: skip
+    rerun = replace(
+        job, model=str(tmp_path / "model.pt"), log=str(tmp_path / "log.csv"), checkpoints=str(tmp_path / "checkpoints")
+    )
     with open(tmp_path / "train.log", "w", buffering=1) as log:
         log.write("the rule's own first line\n")
         launch_job(rerun, 2, log)
@@ -163,10 +184,19 @@ def test_one_process_keeps_the_seeds_and_checkpoint_keys_of_before(root):
     config = yaml.safe_load((root / "config" / "config.yaml").read_text())
     run = by_name(catalogue(config, 6), "neuralizer-seen")
     settings = settings_for(run, config["training"])
-    before = fingerprint({  # the key of one process as it was before DDP (checkpoints on disk stay valid)
-        "run": asdict(run), "label": "", "settings": asdict(settings), "subjects": ["sub-001"], "data": None,
-        "hparams": config["models"]["hyperparameters"]["neuralizer"], "tasks": config["tasks"], "evaluation": None,
-        "axis": config["preprocess"]["slices"]["axis"], "device": config["training"]["device"],
-    })  # fmt: skip
+    before = fingerprint(
+        {  # the key of one process as it was before DDP (checkpoints on disk stay valid)
+            "run": asdict(run),
+            "label": "",
+            "settings": asdict(settings),
+            "subjects": ["sub-001"],
+            "data": None,
+            "hparams": config["models"]["hyperparameters"]["neuralizer"],
+            "tasks": config["tasks"],
+            "evaluation": None,
+            "axis": config["preprocess"]["slices"]["axis"],
+            "device": config["training"]["device"],
+        }
+    )
     assert checkpoint_key(run, config, "", settings, ["sub-001"], None) == before
     assert checkpoint_key(run, config, "", settings, ["sub-001"], None, processes=2) != before

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import os
 import signal
 import subprocess
 import sys
@@ -17,12 +16,13 @@ import torch
 import yaml
 
 from neuroicl.models.factory import build_model
-from neuroicl.runs import by_name, catalogue
+from neuroicl.plan.runs import by_name, catalogue
 from neuroicl.tasks.setup import build
 from neuroicl.tasks.synthesize import FAMILIES, Batch, synthesize
 from neuroicl.training.checkpoint import CheckpointStore, fingerprint
+from neuroicl.training.data import subject_subset
+from neuroicl.training.episodic import checkpoint_key, settings_for
 from neuroicl.training.loop import TrainSettings, batch_loss, train
-from neuroicl.training.runner import checkpoint_key, settings_for, subject_subset
 
 
 def test_schedule_warms_up_then_decays_to_the_floor():
@@ -162,7 +162,7 @@ JOB = textwrap.dedent(
     from neuroicl.models.factory import build_model
     from neuroicl.tasks.setup import build
     from neuroicl.tasks.synthesize import synthesize
-    from neuroicl.tasks.toy import toy_pool
+    from tests.helpers.toy import toy_pool
     from neuroicl.training.checkpoint import CheckpointStore
     from neuroicl.training.loop import TrainSettings, train
     folder, out, slow = sys.argv[1], sys.argv[2], float(sys.argv[3])
@@ -185,16 +185,13 @@ JOB = textwrap.dedent(
 
 def test_a_killed_job_resumes_to_the_same_weights(root, tmp_path):
     """SIGKILL a training process after its first checkpoint; the rerun ends where an uninterrupted run ends."""
-    script = tmp_path / "job.py"
-    script.write_text(JOB)
     config = str(root / "config" / "config.yaml")
-    env = {**os.environ, "PYTHONPATH": str(root / "src")}
 
-    def job(folder: str, out: str, slow: float):
-        return [sys.executable, str(script), str(tmp_path / folder), str(tmp_path / out), str(slow), config]
+    def job(folder: str, out: str, slow: float):  # run from the root: tests.helpers is importable there
+        return [sys.executable, "-c", JOB, str(tmp_path / folder), str(tmp_path / out), str(slow), config]
 
-    subprocess.run(job("whole", "whole.pt", 0), check=True, env=env, timeout=300)
-    process = subprocess.Popen(job("killed", "killed.pt", 0.2), env=env)
+    subprocess.run(job("whole", "whole.pt", 0), check=True, cwd=root, timeout=300)
+    process = subprocess.Popen(job("killed", "killed.pt", 0.2), cwd=root)
     store = CheckpointStore(tmp_path / "killed", "key")
     deadline = time.monotonic() + 240
     while not store.steps() and time.monotonic() < deadline and process.poll() is None:
@@ -203,7 +200,7 @@ def test_a_killed_job_resumes_to_the_same_weights(root, tmp_path):
     process.wait()
     assert store.steps() and store.steps()[-1] < 30, "the job was not killed midway"
     assert not (tmp_path / "killed.pt").exists()
-    subprocess.run(job("killed", "killed.pt", 0), check=True, env=env, timeout=300)
+    subprocess.run(job("killed", "killed.pt", 0), check=True, cwd=root, timeout=300)
     whole, resumed = (torch.load(tmp_path / name) for name in ("whole.pt", "killed.pt"))
     assert all(torch.equal(whole[k], resumed[k]) for k in whole)
     assert np.isfinite([v.float().sum().item() for v in resumed.values()]).all()

@@ -1,4 +1,5 @@
-"""Training from several datasets: one pool per dataset, U-Net subjects pooled over the datasets that can pose the task."""
+"""Training from several datasets: one pool per dataset, U-Net subjects pooled over the datasets that can
+pose the task."""
 
 from __future__ import annotations
 
@@ -8,9 +9,10 @@ import numpy as np
 import pytest
 import torch
 
-from neuroicl.runs import by_name, catalogue
-from neuroicl.tasks.toy import toy_split, toy_store
-from neuroicl.training.runner import fit, subject_subset, training_subjects
+from neuroicl.plan.runs import by_name, catalogue
+from neuroicl.training.data import subject_subset, training_subjects
+from neuroicl.training.runner import fit
+from tests.helpers.toy import toy_split, toy_store
 
 
 @pytest.fixture
@@ -42,8 +44,10 @@ def test_u_net_subjects_come_only_from_datasets_that_can_pose_the_task(two_datas
 def test_u_net_subsets_are_nested_across_datasets(two_datasets, test_config):
     stores, splits = two_datasets
     runs = catalogue(_config(test_config), n_train=6)
-    picked = [training_subjects(by_name(runs, f"unet-denoising-n{k}"), test_config["tasks"], stores, splits, 0)
-              for k in (1, 2, 4)]  # fmt: skip
+    picked = [
+        training_subjects(by_name(runs, f"unet-denoising-n{k}"), test_config["tasks"], stores, splits, 0)
+        for k in (1, 2, 4)
+    ]
     flat = [{f"{name}/{s}" for name, ids in p.items() for s in ids} for p in picked]
     assert flat[0] <= flat[1] <= flat[2]
 

@@ -1,41 +1,29 @@
 import sys
 from pathlib import Path
 
+from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
-# The library lives in src/: importable here even where the package is not installed
-# (the scripts do the same for jobs in --sdm conda environments).
-sys.path.insert(0, str(Path(workflow.basedir).parent / "src"))
-
-from neuroicl.data.cohort import CohortSpec
-from neuroicl.data.reference import resolve_reference
-from neuroicl.data.sources import (
-    MANUAL_ENTRIES,
-    datasets_from_config,
-    planned_train_count,
-)
-from neuroicl.runs import catalogue
-from neuroicl.summary import config_summary
+try:  # the torch-free plan (neuroicl.plan): building the DAG imports no science stack
+    from neuroicl.plan.datasets import MANUAL_ENTRIES
+    from neuroicl.plan.experiment import Plan
+    from neuroicl.plan.reference import resolve_reference
+except ImportError as error:
+    raise WorkflowError(
+        f"the neuroicl package is not installed where Snakemake runs ({error}); from the repository root run "
+        "`pip install -e .` (or `pip install --no-deps -e .` into an environment that already has Snakemake)"
+    ) from error
 
 validate(config, schema="../schemas/config.schema.yaml")
 
+PLAN = Plan.from_config(config)
 REFERENCE = resolve_reference(config["reference"])
-COHORT = CohortSpec.from_config(config["cohort"])
-# The datasets of the run (config `datasets:`), in order (a task figure shows the first that can pose the task).
-DATASETS = {spec.name: spec for spec in datasets_from_config(config, COHORT)}
-EMBEDDED = [name for name, spec in DATASETS.items() if not spec.real]
-REAL = [name for name, spec in DATASETS.items() if spec.real]
-SUBJECTS = {name: spec.subject_ids() for name, spec in DATASETS.items()}
-ARCHIVES = sorted({entry for name in REAL for entry in DATASETS[name].archives})
-# Splits are pipeline outputs; their training sizes are known now (the cohort: exactly, by the same
-# function on the same participants; real datasets: planned from n_subjects, see planned_train_count).
-# U-Net subject counts k are drawn from the pooled training subjects of every dataset.
-N_TRAIN = sum(
-    planned_train_count(spec, config["splits"], COHORT) for spec in DATASETS.values()
-)
-RUNS = catalogue(config, N_TRAIN)
-RUN_BY_NAME = {run.name: run for run in RUNS}
-TRAINED = [run.name for run in RUNS if run.trained]
+COHORT = PLAN.cohort
+DATASETS = PLAN.datasets
+EMBEDDED = PLAN.embedded
+REAL = PLAN.real
+SUBJECTS = PLAN.subjects
+RUNS = PLAN.runs
 STORE_FILES = ["images.npy", "mask.npy", "labels.npy", "meta.json", "index.tsv"]
 # The dataset registry and its lock file are committed with the workflow (not per working directory).
 REGISTRY = Path(workflow.basedir).parent / "resources" / "datasets" / "registry.yaml"
@@ -46,17 +34,12 @@ wildcard_constraints:
     subject="|".join(sorted({s for ids in SUBJECTS.values() for s in ids})),
     dataset="|".join(DATASETS),
     run="|".join(run.name for run in RUNS),
-    entry="|".join([*ARCHIVES, *MANUAL_ENTRIES]),
+    entry="|".join([*PLAN.archives, *MANUAL_ENTRIES]),
 
 
 def get_reference_files(wildcards):
     """The reference files behind config['reference'] (packaged copies for 'builtin')."""
     return {key: str(path) for key, path in REFERENCE.items()}
-
-
-def get_subject_outputs(wildcards):
-    """Every file one synthesized subject consists of (images and truth)."""
-    return COHORT.subject_paths(f"resources/{wildcards.dataset}", wildcards.subject)
 
 
 def get_embedded_name():
@@ -66,17 +49,15 @@ def get_embedded_name():
 
 
 def get_adapted_files(name):
-    """Every file the adapter of real dataset `name` writes (the layout contract, neuroicl.datasets.layout)."""
-    spec = DATASETS[name]
-    files = {
+    """The files of real dataset `name` its adapter job declares. The adapter writes every subject's
+    files too (the layout contract, neuroicl.plan.layout), all or nothing, replacing the folder whole:
+    they are not listed one by one, which would cost seconds in every DAG build of the paper config.
+    """
+    return {
         "participants": f"resources/{name}/participants.tsv",
         "description": f"resources/{name}/dataset_description.json",
         "report": f"resources/{name}/adapter_report.tsv",
     }
-    for subject in SUBJECTS[name]:
-        for key, path in spec.subject_paths(f"resources/{name}", subject).items():
-            files[f"{subject}_{key}"] = path
-    return files
 
 
 def get_download_receipts(name):
@@ -104,7 +85,7 @@ def get_dataset_modalities(wildcards):
     return list(DATASETS[wildcards.dataset].modalities)
 
 
-def get_preprocess_inputs(wildcards):
+def get_subject_files(wildcards):
     """A subject's images (its dataset's modalities), its label map where the dataset has one, and the
     truth files QC compares with (the embedded cohort only)."""
     spec = DATASETS[wildcards.dataset]
@@ -112,10 +93,20 @@ def get_preprocess_inputs(wildcards):
         raise ValueError(
             f"{wildcards.subject} is not a subject of dataset {spec.name} ({spec.n_subjects} subjects)"
         )
-    paths = spec.subject_paths(f"resources/{spec.name}", wildcards.subject, COHORT)
+    paths = PLAN.subject_paths(spec.name, wildcards.subject)
     keep = [*spec.modalities, *(["dseg"] if spec.labelled else [])]
     keep += ["mask", "bias", "pose"] if spec.truth else []
     return {key: paths[key] for key in keep}
+
+
+def get_preprocess_inputs(wildcards):
+    """What a subject's preprocessing waits for: its files (the embedded cohort: one synthesis job per
+    subject), or its dataset's adapter report (a real dataset: one adapter job writes every subject).
+    """
+    spec = DATASETS[wildcards.dataset]
+    if spec.real:
+        return {"adapted": f"resources/{spec.name}/adapter_report.tsv"}
+    return get_subject_files(wildcards)
 
 
 def get_subject_slices(wildcards):
@@ -130,7 +121,7 @@ def get_subject_slices(wildcards):
 def get_qc_rows(wildcards):
     """Per-subject QC rows of a dataset."""
     return expand(
-        "results/qc/{dataset}/{subject}.tsv",
+        "results/preprocess/{dataset}/qc/{subject}.tsv",
         dataset=wildcards.dataset,
         subject=SUBJECTS[wildcards.dataset],
     )
@@ -152,40 +143,36 @@ def get_dataset_inputs(wildcards):
 def get_run_inputs(wildcards):
     """Every dataset's slice store and split, plus the model file when the run is trained (for `unpack`)."""
     inputs = get_dataset_inputs(wildcards)
-    if wildcards.run in TRAINED:
+    if wildcards.run in PLAN.trained:
         inputs["model"] = f"results/train/{wildcards.run}/model.pt"
     return inputs
 
 
-def run_params(wildcards):
-    """What one run's training and evaluation read: the run and its config parts (a change reruns that run only)."""
-    run = RUN_BY_NAME[wildcards.run]
-    training = {
-        key: value for key, value in config["training"].items() if key != "runs"
-    }
-    hparams = config["models"]["hyperparameters"].get(run.model, {})
-    return {
-        "run": run.to_dict(),
-        "config": {
-            "tasks": config["tasks"],
-            "training": training,
-            "evaluation": config["evaluation"],
-            "models": {"hyperparameters": {run.model: hparams}},
-            "preprocess": {"slices": config["preprocess"]["slices"]},
-        },
-    }
+def get_run(wildcards):
+    """The run of the job, as plain values (neuroicl.plan.runs.Run.to_dict)."""
+    return PLAN.run(wildcards.run).to_dict()
+
+
+def get_run_config(wildcards):
+    """The config parts the run reads (a change elsewhere reruns no run)."""
+    return PLAN.run_config(wildcards.run)
+
+
+def get_metrics_tables(wildcards):
+    """Every run's metrics table, in catalogue order."""
+    return [f"results/evaluate/{run.name}/metrics.csv" for run in RUNS]
 
 
 PAPER_OUTPUTS = [
-    "results/metrics/all.csv",
+    "results/evaluate/metrics.csv",
     "results/tables/table4.csv",
     "results/tables/table4.md",
     "results/tables/table4.tex",
-    "results/figures/fig4.pdf",
-    "results/figures/fig4.png",
-    "results/figures/fig12.pdf",
-    "results/figures/fig12.png",
-    *[f"results/figures/fig{n}.{ext}" for n in (6, 7, 8) for ext in ("pdf", "png")],
+    *[
+        f"results/figures/fig{n}.{ext}"
+        for n in (4, 12, 6, 7, 8)
+        for ext in ("pdf", "png")
+    ],
 ]
 
 
@@ -193,7 +180,7 @@ def get_final_outputs(wildcards):
     """Targets of `rule all`; each pipeline stage adds its products here.
 
     Evaluated while Snakemake builds the DAG, when it knows whether this is a dry run: a dry run in
-    the main process (not a cluster job) first prints the GPU-hour estimate (neuroicl.summary).
+    the main process (not a cluster job) first prints the GPU-hour estimate (neuroicl.plan.summary).
     """
     if workflow.dryrun and workflow.is_main_process:
         print_dry_run_summary()
@@ -201,14 +188,14 @@ def get_final_outputs(wildcards):
         path
         for name in EMBEDDED
         for subject in SUBJECTS[name]
-        for path in COHORT.subject_paths(f"resources/{name}", subject).values()
+        for path in PLAN.subject_paths(name, subject).values()
     ]
     per_dataset = [
         path
         for name in DATASETS
         for path in (
             f"results/preprocess/{name}/slices/index.tsv",
-            f"results/qc/{name}_preprocess.tsv",
+            f"results/preprocess/{name}/qc.tsv",
             f"results/splits/{name}.json",
         )
     ]
@@ -228,5 +215,4 @@ def get_final_outputs(wildcards):
 def print_dry_run_summary():
     """Print the estimated GPU-hours of the training and evaluation jobs (bench/throughput.yaml)."""
     throughput = Path(workflow.basedir).parent / "bench" / "throughput.yaml"
-    datasets = list(DATASETS.values())
-    print(config_summary(config, datasets, RUNS, COHORT, throughput), file=sys.stderr)
+    print(PLAN.summary(throughput), file=sys.stderr)

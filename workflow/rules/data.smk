@@ -9,9 +9,9 @@ rule reference_anatomy:
         anatomy="resources/reference/anatomy.npz",
         labels="resources/reference/labels.tsv",
     log:
-        "logs/data/reference_anatomy.log",
+        "logs/data/reference/anatomy.log",
     benchmark:
-        "benchmarks/data/reference_anatomy.tsv"
+        "benchmarks/data/reference/anatomy.tsv"
     conda:
         "../../envs/data.yaml"
     params:
@@ -103,7 +103,7 @@ rule download:
     output:
         "resources/downloads/{entry}.json",
     log:
-        "logs/data/download/{entry}.log",
+        "logs/data/downloads/{entry}.log",
     conda:
         "../../envs/data.yaml"
     params:
@@ -114,7 +114,7 @@ rule download:
 
 
 # One adapter job per real dataset of `datasets:`: its archives → resources/<name>/ in the common
-# layout (neuroicl.datasets.layout): every subject file, participants.tsv, adapter_report.tsv.
+# layout (neuroicl.plan.layout): every subject file, participants.tsv, adapter_report.tsv.
 for name in REAL:
 
     rule:
@@ -125,7 +125,7 @@ for name in REAL:
         output:
             **get_adapted_files(name),
         log:
-            f"logs/data/{name}/adapt.log",
+            f"logs/data/{name}/adapter_report.log",
         conda:
             "../../envs/data.yaml"
         params:

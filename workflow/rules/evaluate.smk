@@ -5,8 +5,8 @@ rule evaluate:
     input:
         unpack(get_run_inputs),
     output:
-        metrics="results/metrics/{run}.csv",
-        samples="results/evaluation/{run}/samples.npz",
+        metrics="results/evaluate/{run}/metrics.csv",
+        samples="results/evaluate/{run}/samples.npz",
     log:
         "logs/evaluate/{run}.log",
     benchmark:
@@ -15,8 +15,8 @@ rule evaluate:
         "../../envs/train.yaml"
     threads: config["training"]["threads"]
     params:
-        run=lambda wildcards: run_params(wildcards)["run"],
-        config=lambda wildcards: run_params(wildcards)["config"],
+        run=get_run,
+        config=get_run_config,
         datasets=list(DATASETS),
     script:
         "../scripts/evaluate.py"
@@ -34,11 +34,11 @@ ruleorder: evaluate_first > evaluate
 
 rule collect_metrics:
     input:
-        expand("results/metrics/{run}.csv", run=[run.name for run in RUNS]),
+        get_metrics_tables,
     output:
-        "results/metrics/all.csv",
+        "results/evaluate/metrics.csv",
     log:
-        "logs/evaluate/collect_metrics.log",
+        "logs/evaluate/metrics.log",
     conda:
         "../../envs/train.yaml"
     script:

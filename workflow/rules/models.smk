@@ -6,9 +6,9 @@ rule model_cost:
         csv="results/tables/table6_model_cost.csv",
         md="results/tables/table6_model_cost.md",
     log:
-        "logs/models/table6_model_cost.log",
+        "logs/tables/table6_model_cost.log",
     benchmark:
-        "benchmarks/models/table6_model_cost.tsv"
+        "benchmarks/tables/table6_model_cost.tsv"
     conda:
         "../../envs/train.yaml"
     params:

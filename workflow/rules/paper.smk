@@ -3,7 +3,7 @@
 
 rule table4:
     input:
-        metrics="results/metrics/all.csv",
+        metrics="results/evaluate/metrics.csv",
     output:
         csv=report(
             "results/tables/table4.csv",
@@ -13,7 +13,7 @@ rule table4:
         md="results/tables/table4.md",
         tex="results/tables/table4.tex",
     log:
-        "logs/paper/table4.log",
+        "logs/tables/table4.log",
     conda:
         "../../envs/figures.yaml"
     script:
@@ -22,7 +22,7 @@ rule table4:
 
 rule performance_figure:
     input:
-        metrics="results/metrics/all.csv",
+        metrics="results/evaluate/metrics.csv",
     output:
         pdf=report(
             "results/figures/{figure}.pdf",
@@ -31,48 +31,33 @@ rule performance_figure:
         ),
         png="results/figures/{figure}.png",
     log:
-        "logs/paper/{figure}.log",
+        "logs/figures/{figure}.log",
     wildcard_constraints:
         figure="fig4|fig12",
     conda:
         "../../envs/figures.yaml"
-    params:
-        modality=lambda wildcards: "T1w" if wildcards.figure == "fig12" else None,
-        title=lambda wildcards: (
-            "T1w input only" if wildcards.figure == "fig12" else "All modalities"
-        ),
     script:
         "../scripts/performance_figure.py"
 
 
-rule sample_figures:
+rule sample_figure:
     input:
-        samples="results/evaluation/neuralizer-seen/samples.npz",
+        samples="results/evaluate/neuralizer-seen/samples.npz",
     output:
-        fig6=report(
-            "results/figures/fig6.pdf",
+        pdf=report(
+            "results/figures/{figure}.pdf",
             caption="../report/samples.rst",
             category="Results",
         ),
-        fig7=report(
-            "results/figures/fig7.pdf",
-            caption="../report/samples.rst",
-            category="Results",
-        ),
-        fig8=report(
-            "results/figures/fig8.pdf",
-            caption="../report/samples.rst",
-            category="Results",
-        ),
-        png6="results/figures/fig6.png",
-        png7="results/figures/fig7.png",
-        png8="results/figures/fig8.png",
+        png="results/figures/{figure}.png",
     log:
-        "logs/paper/sample_figures.log",
+        "logs/figures/{figure}.log",
+    wildcard_constraints:
+        figure="fig6|fig7|fig8",
     conda:
         "../../envs/figures.yaml"
     params:
         tasks=config["tasks"]["evaluated"],
         context_pairs=config["evaluation"]["samples"]["context_pairs"],
     script:
-        "../scripts/sample_figures.py"
+        "../scripts/sample_figure.py"

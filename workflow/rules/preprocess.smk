@@ -1,11 +1,11 @@
-# Preprocessing stage: MNI affine registration, skull strip, N4, normalization → 2D slice store; QC; splits.
+# Preprocessing stage: MNI affine registration, skull strip, N4, normalization → 2D slice store; QC.
 
 
 rule model_grid_template:
     input:
         unpack(get_reference_files),
     output:
-        "resources/reference/model_grid_template.npz",
+        "results/preprocess/model_grid_template.npz",
     log:
         "logs/preprocess/model_grid_template.log",
     conda:
@@ -19,23 +19,24 @@ rule model_grid_template:
 rule preprocess_subject:
     input:
         unpack(get_preprocess_inputs),
-        template="resources/reference/model_grid_template.npz",
+        template="results/preprocess/model_grid_template.npz",
         participants="resources/{dataset}/participants.tsv",
     output:
         slices="results/preprocess/{dataset}/subjects/{subject}.npz",
         transform="results/preprocess/{dataset}/transforms/{subject}_native_to_mni.json",
-        figure="results/qc/{dataset}/{subject}.png",
-        row="results/qc/{dataset}/{subject}.tsv",
+        figure="results/preprocess/{dataset}/qc/{subject}.png",
+        row="results/preprocess/{dataset}/qc/{subject}.tsv",
     log:
-        "logs/preprocess/{dataset}/{subject}.log",
+        "logs/preprocess/{dataset}/subjects/{subject}.log",
     benchmark:
-        "benchmarks/preprocess/{dataset}/{subject}.tsv"
+        "benchmarks/preprocess/{dataset}/subjects/{subject}.tsv"
     conda:
         "../../envs/preprocess.yaml"
     threads: 1
     params:
         preprocess=config["preprocess"],
         modalities=get_dataset_modalities,
+        files=get_subject_files,
     script:
         "../scripts/preprocess_subject.py"
 
@@ -51,7 +52,7 @@ rule slice_store:
         meta="results/preprocess/{dataset}/slices/meta.json",
         index="results/preprocess/{dataset}/slices/index.tsv",
     log:
-        "logs/preprocess/{dataset}/slice_store.log",
+        "logs/preprocess/{dataset}/slices.log",
     conda:
         "../../envs/preprocess.yaml"
     params:
@@ -64,25 +65,10 @@ rule qc_table:
     input:
         get_qc_rows,
     output:
-        "results/qc/{dataset}_preprocess.tsv",
+        "results/preprocess/{dataset}/qc.tsv",
     log:
-        "logs/preprocess/{dataset}/qc_table.log",
+        "logs/preprocess/{dataset}/qc.log",
     conda:
         "../../envs/preprocess.yaml"
     script:
         "../scripts/qc_table.py"
-
-
-rule splits:
-    input:
-        participants="resources/{dataset}/participants.tsv",
-    output:
-        "results/splits/{dataset}.json",
-    log:
-        "logs/splits/{dataset}.log",
-    conda:
-        "../../envs/preprocess.yaml"
-    params:
-        splits=config["splits"],
-    script:
-        "../scripts/splits.py"

@@ -1,4 +1,4 @@
-# Training stage: one job per run of the comparison (src/neuroicl/runs.py, docs/training.md).
+# Training stage: one job per run of the comparison (src/neuroicl/plan/runs.py, docs/training.md).
 # Checkpoints live in checkpoints/<run>/<fingerprint>/ (not an output): a rerun resumes.
 # A job given the resource gpu > 1 trains with DDP in that many processes (docs/training.md).
 
@@ -17,8 +17,8 @@ rule train:
         "../../envs/train.yaml"
     threads: config["training"]["threads"]
     params:
-        run=lambda wildcards: run_params(wildcards)["run"],
-        config=lambda wildcards: run_params(wildcards)["config"],
+        run=get_run,
+        config=get_run_config,
         datasets=list(DATASETS),
         checkpoints="checkpoints",
     script:

@@ -1,13 +1,10 @@
 """Adapt a real dataset's fetched archives to the common raw layout under resources/<dataset>/."""
-import sys
-
-sys.path.insert(0, f"{snakemake.scriptdir}/../../src")  # the library, also in --sdm conda envs
 
 import json
 from pathlib import Path
 
+from neuroicl.core.logs import to_file
 from neuroicl.datasets.adapters import adapt
-from neuroicl.logs import to_file
 
 log = to_file(snakemake.log[0])
 receipts = [json.loads(Path(path).read_text()) for path in snakemake.input]

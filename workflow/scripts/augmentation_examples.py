@@ -1,11 +1,9 @@
 """Figure: each task augmentation on a segmentation and a denoising sample, like the supplement's Fig. 11."""
-import sys
 
-sys.path.insert(0, f"{snakemake.scriptdir}/../../src")  # the library, also in --sdm conda envs
-
+from neuroicl.core.io import atomic_path
+from neuroicl.core.logs import to_file
 from neuroicl.data.sources import open_datasets
-from neuroicl.io import atomic_path
-from neuroicl.logs import to_file
+from neuroicl.plots import PNG_DPI
 from neuroicl.plots.tasks import augmentation_figure
 from neuroicl.tasks.examples import augmentation_examples, example_pools, example_setup
 
@@ -18,4 +16,4 @@ pools = setup.sampler.pools
 log.info("datasets: %s", {task: pools[example_pools(setup, task)[1]].name for task in batches})
 log.info("rows: %s", {task: list(rows) for task, rows in batches.items()})
 with atomic_path(snakemake.output[0]) as temporary:
-    augmentation_figure(batches).savefig(temporary, dpi=110)
+    augmentation_figure(batches).savefig(temporary, dpi=PNG_DPI["augmentations"])

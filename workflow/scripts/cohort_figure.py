@@ -1,11 +1,9 @@
 """Cohort QC figure: each modality for the first subjects of every site."""
-import sys
 
-sys.path.insert(0, f"{snakemake.scriptdir}/../../src")  # the library, also in --sdm conda envs
-
+from neuroicl.core.io import atomic_path
+from neuroicl.core.logs import to_file
 from neuroicl.data.cohort import read_participants
-from neuroicl.io import atomic_path
-from neuroicl.logs import to_file
+from neuroicl.plots import PNG_DPI
 from neuroicl.plots.cohort import cohort_figure
 
 log = to_file(snakemake.log[0])
@@ -13,4 +11,4 @@ participants = read_participants(snakemake.input.participants)
 paths = iter(snakemake.input.images)
 images = {(s, m): next(paths) for s in snakemake.params.subjects for m in snakemake.params.modalities}
 with atomic_path(snakemake.output[0]) as temporary:
-    cohort_figure(participants, images).savefig(temporary, dpi=100)
+    cohort_figure(participants, images).savefig(temporary, dpi=PNG_DPI["cohort"])

@@ -1,15 +1,13 @@
 """Fetch one registry entry (download, verify, unpack) and write its receipt; a manual entry (data-use
 agreement) stops with the registry's instructions until the user has placed the files, then is validated."""
+
 import sys
-
-sys.path.insert(0, f"{snakemake.scriptdir}/../../src")  # the library, also in --sdm conda envs
-
 from pathlib import Path
 
+from neuroicl.core.io import write_json
+from neuroicl.core.logs import to_file
 from neuroicl.datasets.download import fetch
 from neuroicl.datasets.errors import ManualDataError
-from neuroicl.io import write_json
-from neuroicl.logs import to_file
 
 log = to_file(snakemake.log[0])
 entry = snakemake.wildcards.entry

@@ -1,10 +1,7 @@
 """Table 6 (Neuralizer supplement H): parameter counts and inference GFLOPs of every model."""
-import sys
 
-sys.path.insert(0, f"{snakemake.scriptdir}/../../src")  # the library, also in --sdm conda envs
-
-from neuroicl.io import atomic_path
-from neuroicl.logs import to_file
+from neuroicl.core.io import atomic_path
+from neuroicl.core.logs import to_file
 from neuroicl.models.cost import cost_table, cost_table_markdown
 
 log = to_file(snakemake.log[0])

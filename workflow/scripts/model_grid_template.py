@@ -1,13 +1,10 @@
 """The registration target and the atlas brain mask on the model grid."""
-import sys
-
-sys.path.insert(0, f"{snakemake.scriptdir}/../../src")  # the library, also in --sdm conda envs
 
 from pathlib import Path
 
+from neuroicl.core.io import save_arrays
+from neuroicl.core.logs import to_file
 from neuroicl.data.reference import load_reference
-from neuroicl.io import save_arrays
-from neuroicl.logs import to_file
 from neuroicl.preprocess.chain import PreprocessSettings, Template
 
 log = to_file(snakemake.log[0])

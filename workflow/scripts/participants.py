@@ -1,11 +1,9 @@
 """Draw the cohort's participants (site, age, sex, head scale) and describe the dataset."""
-import sys
 
-sys.path.insert(0, f"{snakemake.scriptdir}/../../src")  # the library, also in --sdm conda envs
-
-from neuroicl.data.cohort import CohortSpec, sample_participants
-from neuroicl.io import write_json, write_tsv
-from neuroicl.logs import to_file
+from neuroicl.core.io import write_json, write_tsv
+from neuroicl.core.logs import to_file
+from neuroicl.data.cohort import sample_participants
+from neuroicl.plan.cohort import CohortSpec
 
 log = to_file(snakemake.log[0])
 spec = CohortSpec.from_config(snakemake.params.cohort)

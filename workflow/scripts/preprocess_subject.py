@@ -1,9 +1,6 @@
 """Preprocess one subject: registration, skull strip, N4, normalization, slices, QC."""
-import sys
 
-sys.path.insert(0, f"{snakemake.scriptdir}/../../src")  # the library, also in --sdm conda envs
-
-from neuroicl.logs import to_file
+from neuroicl.core.logs import to_file
 from neuroicl.preprocess.antsenv import import_ants
 
 log = to_file(snakemake.log[0])
@@ -11,21 +8,22 @@ ants = import_ants(1)  # before anything imports ants; more ITK threads are not 
 
 import torch
 
+from neuroicl.core.io import load_arrays
 from neuroicl.data.cohort import read_participant
-from neuroicl.io import load_arrays
 from neuroicl.preprocess.chain import PreprocessSettings, Template
 from neuroicl.preprocess.subject import run_subject, truth_files
 
 torch.set_num_threads(snakemake.threads)
 modalities = list(snakemake.params.modalities)
+files = dict(snakemake.params.files)  # the subject's raw files (inputs themselves, or written by its adapter job)
 subject = snakemake.wildcards.subject
 row = run_subject(
     ants,
     subject=subject,
     site=read_participant(snakemake.input.participants, subject)["site"],
-    images={m: snakemake.input[m] for m in modalities},
-    labels=snakemake.input.get("dseg"),  # real datasets: label maps only where the dataset has them
-    truth=truth_files(snakemake.input),  # truth-based QC for the embedded cohort only
+    images={m: files[m] for m in modalities},
+    labels=files.get("dseg"),  # real datasets: label maps only where the dataset has them
+    truth=truth_files(files),  # truth-based QC for the embedded cohort only
     template=load_arrays(Template, snakemake.input.template),
     settings=PreprocessSettings.from_config(snakemake.params.preprocess),
     modalities=modalities,

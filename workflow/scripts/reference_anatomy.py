@@ -1,15 +1,12 @@
 """Build the generator's reference anatomy (atlas on the template grid, distance and depth fields)."""
-import sys
-
-sys.path.insert(0, f"{snakemake.scriptdir}/../../src")  # the library, also in --sdm conda envs
 
 from pathlib import Path
 
+from neuroicl.core.io import save_arrays, write_tsv
+from neuroicl.core.logs import to_file
 from neuroicl.data.anatomy import build_anatomy
 from neuroicl.data.labels import label_table
 from neuroicl.data.reference import load_reference
-from neuroicl.io import save_arrays, write_tsv
-from neuroicl.logs import to_file
 
 log = to_file(snakemake.log[0])
 reference = load_reference({key: Path(snakemake.input[key]) for key in snakemake.input.keys()})

@@ -1,13 +1,10 @@
 """Gather the per-subject slices of a dataset into the memory-mapped slice store."""
-import sys
-
-sys.path.insert(0, f"{snakemake.scriptdir}/../../src")  # the library, also in --sdm conda envs
 
 from pathlib import Path
 
+from neuroicl.core.logs import to_file
 from neuroicl.data.cohort import read_participants
-from neuroicl.logs import to_file
-from neuroicl.preprocess.slices import gather
+from neuroicl.data.slice_store import gather
 
 log = to_file(snakemake.log[0])
 participants = read_participants(snakemake.input.participants)

@@ -1,12 +1,9 @@
 """Subject-level train/val/test split of a dataset, stratified by site."""
-import sys
 
-sys.path.insert(0, f"{snakemake.scriptdir}/../../src")  # the library, also in --sdm conda envs
-
+from neuroicl.core.io import write_json
+from neuroicl.core.logs import to_file
 from neuroicl.data.cohort import read_participants
-from neuroicl.io import write_json
-from neuroicl.logs import to_file
-from neuroicl.splits import check_disjoint, make_splits
+from neuroicl.data.splits import check_disjoint, make_splits
 
 log = to_file(snakemake.log[0])
 participants = read_participants(snakemake.input.participants)

@@ -1,16 +1,14 @@
 """Synthesize one subject of the embedded cohort (images and ground truth, native space)."""
-import sys
-
-sys.path.insert(0, f"{snakemake.scriptdir}/../../src")  # the library, also in --sdm conda envs
 
 import time
 
 import torch
 
+from neuroicl.core.io import load_arrays
+from neuroicl.core.logs import to_file
 from neuroicl.data.anatomy import Anatomy
-from neuroicl.data.cohort import CohortSpec, read_participant, synthesize
-from neuroicl.io import load_arrays
-from neuroicl.logs import to_file
+from neuroicl.data.cohort import read_participant, synthesize
+from neuroicl.plan.cohort import CohortSpec
 
 log = to_file(snakemake.log[0])
 torch.set_num_threads(snakemake.threads)

@@ -2,12 +2,12 @@
 
 With the resource gpu > 1 the job runs as that many DDP processes (docs/training.md).
 """
+
 import sys
 
-sys.path.insert(0, f"{snakemake.scriptdir}/../../src")  # the library, also in --sdm conda envs
-
-from neuroicl.logs import to_file
-from neuroicl.training.job import TrainJob, launch_job, run_job
+from neuroicl.core.logs import to_file
+from neuroicl.training.distributed import launch_job
+from neuroicl.training.job import TrainJob, run_job
 
 log = to_file(snakemake.log[0])
 job = TrainJob(

@@ -18,10 +18,11 @@ import pandas as pd
 import torch
 from scipy import ndimage
 
+from neuroicl.core.io import write_json, write_nifti
 from neuroicl.data import contrast, geometry
 from neuroicl.data import labels as L
 from neuroicl.data.anatomy import Anatomy
-from neuroicl.io import write_json, write_nifti
+from neuroicl.plan.cohort import MODALITIES, CohortSpec, SiteSpec
 
 _SEXES = ("F", "M")
 _SEX_SCALE = {"F": 0.96, "M": 1.03}  # head/brain size by sex (relative to MNI)
@@ -38,97 +39,6 @@ for _label in L.LABELS:
     _TEXTURE_OF_LABEL[_label.index] = contrast.TEXTURE.get(_label.tissue, contrast.BRAIN_TEXTURE)
 
 
-@dataclass(frozen=True)
-class SiteSpec:
-    """One simulated scanner site (config ``cohort.sites[*]``)."""
-
-    name: str
-    voxel_size_mm: tuple[float, float, float]
-    orientation: str
-    fov_mm: tuple[float, float, float]
-    noise: float
-    bias: float
-    contrast_gamma: float
-
-    def __post_init__(self) -> None:
-        geometry.orientation_matrix(self.orientation)
-        for key in ("voxel_size_mm", "fov_mm"):
-            value = getattr(self, key)
-            if len(value) != 3 or min(value) <= 0:
-                raise ValueError(f"cohort.sites[{self.name}].{key} must be three positive numbers, got {value}")
-        if self.noise < 0 or self.bias < 0 or self.contrast_gamma <= 0:
-            raise ValueError(f"cohort.sites[{self.name}]: noise and bias must be ≥ 0 and contrast_gamma > 0")
-
-
-@dataclass(frozen=True)
-class CohortSpec:
-    """Everything the generator reads from the config's ``cohort`` block."""
-
-    seed: int
-    n_subjects: int
-    modalities: tuple[str, ...]
-    age_range: tuple[float, float]
-    max_rotation_deg: float
-    max_translation_mm: float
-    velocity_rms_mm: float
-    control_spacing_mm: float
-    ventricle_expansion_mm: float
-    cortex_thinning: float
-    head_csf_mm: tuple[float, float]
-    head_skull_mm: tuple[float, float]
-    head_scalp_mm: tuple[float, float]
-    sites: tuple[SiteSpec, ...]
-
-    def __post_init__(self) -> None:
-        contrast.check_modalities(self.modalities)
-        if self.n_subjects < 1:
-            raise ValueError(f"cohort.n_subjects must be ≥ 1, got {self.n_subjects}")
-        if not self.sites:
-            raise ValueError("cohort.sites must list at least one site")
-        if not 0 <= self.cortex_thinning < 1:
-            raise ValueError(f"cohort.deformation.cortex_thinning must be in [0, 1), got {self.cortex_thinning}")
-
-    @classmethod
-    def from_config(cls, cohort: dict) -> CohortSpec:
-        """Build from the (schema-validated) ``config['cohort']`` dict."""
-        deformation, head = cohort["deformation"], cohort["head"]
-        return cls(
-            seed=int(cohort["seed"]),
-            n_subjects=int(cohort["n_subjects"]),
-            modalities=tuple(cohort["modalities"]),
-            age_range=tuple(cohort["age_range"]),
-            max_rotation_deg=float(cohort["pose"]["max_rotation_deg"]),
-            max_translation_mm=float(cohort["pose"]["max_translation_mm"]),
-            velocity_rms_mm=float(deformation["velocity_rms_mm"]),
-            control_spacing_mm=float(deformation["control_spacing_mm"]),
-            ventricle_expansion_mm=float(deformation["ventricle_expansion_mm"]),
-            cortex_thinning=float(deformation["cortex_thinning"]),
-            head_csf_mm=tuple(head["csf_mm"]),
-            head_skull_mm=tuple(head["skull_mm"]),
-            head_scalp_mm=tuple(head["scalp_mm"]),
-            sites=tuple(SiteSpec(**{**site, "voxel_size_mm": tuple(site["voxel_size_mm"]), "fov_mm": tuple(site["fov_mm"])}) for site in cohort["sites"]),
-        )
-
-    def subject_ids(self) -> list[str]:
-        """``sub-001`` … in order."""
-        return [f"sub-{i + 1:03d}" for i in range(self.n_subjects)]
-
-    def subject_paths(self, root: str, participant_id: str) -> dict[str, str]:
-        """BIDS-like paths of one subject: images under ``root/sub-X/anat``, truth under ``derivatives/truth``.
-
-        Works with Snakemake wildcards too (``participant_id="{subject}"``).
-        """
-        anat, truth = f"{root}/{participant_id}/anat", f"{root}/derivatives/truth/{participant_id}/anat"
-        paths = {modality: f"{anat}/{participant_id}_{modality}.nii.gz" for modality in self.modalities}
-        paths |= {
-            "dseg": f"{truth}/{participant_id}_dseg.nii.gz",
-            "mask": f"{truth}/{participant_id}_desc-brain_mask.nii.gz",
-            "bias": f"{truth}/{participant_id}_biasfield.nii.gz",
-            "pose": f"{truth}/{participant_id}_pose.json",
-        }
-        return paths
-
-
 def sample_participants(spec: CohortSpec) -> pd.DataFrame:
     """Covariates of every subject: site (round robin), age, sex, and a sex-driven head scale."""
     rng = np.random.default_rng([spec.seed, _PURPOSE_PARTICIPANTS])
@@ -137,7 +47,7 @@ def sample_participants(spec: CohortSpec) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "participant_id": spec.subject_ids(),
-            "site": [spec.sites[i % len(spec.sites)].name for i in range(n)],
+            "site": [spec.site_of(i).name for i in range(n)],
             "age": np.round(rng.uniform(*spec.age_range, size=n), 1),
             "sex": sex,
             "head_scale": np.round([_SEX_SCALE[s] for s in sex] * np.exp(rng.normal(0, 0.02, size=n)), 4),
@@ -203,7 +113,9 @@ def sample_subject(spec: CohortSpec, participant: dict, anatomy: Anatomy) -> Sub
         velocity_control=rng.normal(0, 1, size=(3, *control)),
         modulation_control=rng.normal(0, 1, size=(4, *control)),
         head_thickness_mm=rng.uniform(ranges[:, 0], ranges[:, 1]),
-        tissue_means=contrast.tissue_means(site.contrast_gamma, site_jitter(spec, site) + rng.normal(0, 0.02, size=contrast.MEANS.shape)),
+        tissue_means=contrast.tissue_means(
+            site.contrast_gamma, site_jitter(spec, site) + rng.normal(0, 0.02, size=contrast.MEANS.shape)
+        ),
         bias_coefficients=bias,
         noise_seed=int(rng.integers(2**31)),
     )
@@ -239,7 +151,9 @@ def subject_displacement(params: SubjectParams, spec: CohortSpec, anatomy: Anato
     return geometry.remove_affine(displacement, anatomy.coarse_affine, brain)
 
 
-def _native_grid(params: SubjectParams, native_to_mni: np.ndarray, anatomy: Anatomy) -> tuple[tuple[int, int, int], np.ndarray]:
+def _native_grid(
+    params: SubjectParams, native_to_mni: np.ndarray, anatomy: Anatomy
+) -> tuple[tuple[int, int, int], np.ndarray]:
     site = params.site
     direction = np.abs(geometry.orientation_matrix(site.orientation)).argmax(axis=0)  # world axis per voxel axis
     shape = tuple(int(round(site.fov_mm[a] / v)) for a, v in zip(direction, site.voxel_size_mm, strict=True))
@@ -276,7 +190,9 @@ def render_subject(params: SubjectParams, spec: CohortSpec, anatomy: Anatomy) ->
     dseg = dseg.round().to(torch.uint8).numpy()
     fine = torch.as_tensor(np.stack([anatomy.outside_mm, anatomy.cortex_depth]))
     outside_mm, depth = geometry.sample(fine, anatomy.fine_affine, warped).permute(3, 0, 1, 2).numpy()
-    modulation_grid = torch.as_tensor(_smooth_field(params.modulation_control, anatomy.coarse_brain.shape), dtype=torch.float32)
+    modulation_grid = torch.as_tensor(
+        _smooth_field(params.modulation_control, anatomy.coarse_brain.shape), dtype=torch.float32
+    )
     modulation = geometry.sample(modulation_grid, anatomy.coarse_affine, warped).permute(3, 0, 1, 2).numpy()
 
     thinned = np.isin(dseg, L.CORTEX) & (depth < spec.cortex_thinning * params.age_fraction)
@@ -287,18 +203,23 @@ def render_subject(params: SubjectParams, spec: CohortSpec, anatomy: Anatomy) ->
     bias = _bias_field(params.bias_coefficients, shape)
     rng = np.random.default_rng(params.noise_seed)
     texture_map = 1 + _TEXTURE_OF_LABEL[dseg] * modulation[3]
-    means = np.vstack([params.tissue_means, np.zeros((1, len(contrast.MODALITIES)))]).astype(np.float32)  # + air
+    means = np.vstack([params.tissue_means, np.zeros((1, len(MODALITIES)))]).astype(np.float32)  # + air
     images = {}
     for modality in spec.modalities:
-        lut = means[_TISSUE_OF_LABEL, contrast.MODALITIES.index(modality)]
+        lut = means[_TISSUE_OF_LABEL, MODALITIES.index(modality)]
         clean = ndimage.gaussian_filter(np.clip(lut[dseg] * texture_map, 0, None), sigma=0.5)  # partial volume
         signal = clean * bias
         sigma = params.site.noise
-        noisy = np.hypot(signal + sigma * rng.standard_normal(shape, dtype=np.float32), sigma * rng.standard_normal(shape, dtype=np.float32))
+        noisy = np.hypot(
+            signal + sigma * rng.standard_normal(shape, dtype=np.float32),
+            sigma * rng.standard_normal(shape, dtype=np.float32),
+        )
         images[modality] = noisy.astype(np.float32)
 
     magnitude = np.linalg.norm(offset.numpy(), axis=-1)[brain]
-    nonlinear = {"mean": float(magnitude.mean()), "max": float(magnitude.max())} if brain.any() else {"mean": 0.0, "max": 0.0}
+    nonlinear = (
+        {"mean": float(magnitude.mean()), "max": float(magnitude.max())} if brain.any() else {"mean": 0.0, "max": 0.0}
+    )
     return Subject(affine, images, dseg, brain, bias, native_to_mni, nonlinear)
 
 
@@ -335,7 +256,9 @@ def read_participant(path: str, participant_id: str) -> dict:
     table = read_participants(path)
     rows = table[table["participant_id"] == participant_id]
     if len(rows) != 1:
-        raise ValueError(f"{path}: expected one row for {participant_id}, found {len(rows)}; rerun the participants rule")
+        raise ValueError(
+            f"{path}: expected one row for {participant_id}, found {len(rows)}; rerun the participants rule"
+        )
     return rows.iloc[0].to_dict()
 
 

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
-MODALITIES = ("T1w", "T2w", "PDw", "FLAIR")
 TISSUES = ("wm", "gm", "csf", "thalamus", "caudate", "putamen", "pallidum", "brainstem", "skull", "scalp")
 
-# rows: TISSUES, columns: MODALITIES
+# rows: TISSUES, columns: neuroicl.plan.cohort.MODALITIES (T1w, T2w, PDw, FLAIR)
 MEANS = np.array(
     [
         [0.80, 0.35, 0.62, 0.45],  # wm
@@ -32,13 +31,6 @@ MEANS = np.array(
 # relative texture amplitude per tissue (marrow in bone, fat lobules in scalp)
 TEXTURE = {"skull": 0.6, "scalp": 0.15}
 BRAIN_TEXTURE = 0.03
-
-
-def check_modalities(modalities: list[str] | tuple[str, ...]) -> None:
-    """Raise ValueError naming any modality the generator cannot synthesize."""
-    unknown = [m for m in modalities if m not in MODALITIES]
-    if unknown or not modalities:
-        raise ValueError(f"cohort.modalities {list(modalities)}: each must be one of {list(MODALITIES)}")
 
 
 def tissue_means(gamma: float, jitter: np.ndarray) -> np.ndarray:

@@ -11,7 +11,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-_AXES = {"R": (0, 1.0), "L": (0, -1.0), "A": (1, 1.0), "P": (1, -1.0), "S": (2, 1.0), "I": (2, -1.0)}
+from neuroicl.plan.cohort import ORIENTATION_AXES, check_orientation
 
 
 def orientation_matrix(code: str) -> np.ndarray:
@@ -19,11 +19,10 @@ def orientation_matrix(code: str) -> np.ndarray:
 
     Raises ValueError unless the code names each of the three world axes once.
     """
-    if len(code) != 3 or any(c not in _AXES for c in code) or len({_AXES[c][0] for c in code}) != 3:
-        raise ValueError(f"orientation code {code!r} must name each world axis once, e.g. 'RAS', 'LPS' or 'PIL'")
+    check_orientation(code)
     matrix = np.zeros((3, 3))
     for i, c in enumerate(code):
-        axis, sign = _AXES[c]
+        axis, sign = ORIENTATION_AXES[c]
         matrix[axis, i] = sign
     return matrix
 

@@ -1,124 +1,16 @@
-"""The datasets a run uses (config ``datasets:``): the embedded cohort, or real datasets adapted to the
-common raw layout (:mod:`neuroicl.datasets.layout`).
-
-Every dataset lives under ``resources/<name>/`` and is preprocessed, split and sliced on its own
-(``results/<stage>/<name>/…``); training and evaluation read all of them (supplement G). What the
-workflow must know before anything is downloaded — subject ids, modalities, file paths, the size
-of the training split — comes from here.
-
-Example:
-    >>> specs = datasets_from_config({"datasets": [{"name": "ixi", "kind": "ixi", "n_subjects": 570}]})
-    >>> specs[0].modalities, specs[0].subject_ids()[-1]
-    (('T1w', 'T2w', 'PDw'), 'sub-0570')
-"""
+"""Open what training and evaluation read: every dataset's slice store and split, in config order."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-import pandas as pd
-
-from neuroicl.data.cohort import CohortSpec, sample_participants
-from neuroicl.datasets import layout
-from neuroicl.preprocess.slices import SliceStore
-from neuroicl.splits import make_splits, read_splits
-
-EMBEDDED = "embedded"
-
-#: Registry entries behind data-use agreements: the download rule stops with instructions, then
-#: validates what the user placed (``resources/datasets/registry.yaml``).
-MANUAL_ENTRIES = ("adni", "ukbiobank")
+from neuroicl.data.slice_store import SliceStore
+from neuroicl.data.splits import read_splits
 
 
-@dataclass(frozen=True)
-class DatasetSpec:
-    """One entry of ``datasets:``.
-
-    Attributes:
-        name: folder name under ``resources/`` and ``results/<stage>/``.
-        kind: ``embedded`` or a kind of :data:`neuroicl.datasets.layout.KINDS`.
-        n_subjects: subjects kept (embedded: ``cohort.n_subjects``; real: what the adapter must find).
-        modalities: images every subject has, in channel order.
-        labelled: whether label maps (``dseg``) exist.
-        truth: whether truth files (brain mask, bias field, pose) exist for preprocessing QC.
-        archives: registry entries the adapter reads (none for embedded).
-    """
-
-    name: str
-    kind: str
-    n_subjects: int
-    modalities: tuple[str, ...]
-    labelled: bool
-    truth: bool
-    archives: tuple[str, ...] = ()
-
-    @property
-    def real(self) -> bool:
-        return self.kind != EMBEDDED
-
-    def subject_ids(self) -> list[str]:
-        """Participant ids in order (``sub-001`` … for the cohort, ``sub-0001`` … for adapted datasets)."""
-        if self.real:
-            return layout.participant_ids(self.n_subjects)
-        return [f"sub-{i + 1:03d}" for i in range(self.n_subjects)]
-
-    def subject_paths(self, root: str, subject: str, cohort: CohortSpec | None = None) -> dict[str, str]:
-        """Every raw file of one subject (images, label map, and for the cohort its truth files)."""
-        if self.real:
-            return layout.subject_paths(root, subject, self.modalities, self.labelled)
-        if cohort is None:
-            raise ValueError(f"dataset {self.name!r} is the embedded cohort: its paths need the cohort spec")
-        return cohort.subject_paths(root, subject)
-
-
-def datasets_from_config(config: dict[str, Any], cohort: CohortSpec | None = None) -> list[DatasetSpec]:
-    """The (schema-validated) ``datasets`` list as specs; the embedded kind needs ``cohort``.
-
-    Raises:
-        ValueError: on repeated names, or an embedded dataset without a ``cohort`` block.
-    """
-    specs = []
-    for entry in config["datasets"]:
-        name, kind = entry["name"], entry["kind"]
-        if kind == EMBEDDED:
-            if cohort is None:
-                raise ValueError(f"datasets: {name!r} is the embedded cohort, but the config has no `cohort:` block")
-            specs.append(DatasetSpec(name, kind, cohort.n_subjects, tuple(cohort.modalities), True, True))
-            continue
-        if kind not in layout.KINDS:
-            raise ValueError(f"datasets: {name!r} has kind {kind!r}; kinds: {[EMBEDDED, *layout.KINDS]}")
-        spec = layout.KINDS[kind]
-        specs.append(DatasetSpec(name, kind, int(entry["n_subjects"]), spec.modalities, spec.labelled, False, spec.archives))
-    names = [spec.name for spec in specs]
-    if len(set(names)) != len(names) or sum(not spec.real for spec in specs) > 1:
-        raise ValueError(f"datasets: names must be unique and the embedded cohort used at most once, got {names}")
-    return specs
-
-
-def planned_split_sizes(spec: DatasetSpec, splits: dict[str, Any], cohort: CohortSpec | None = None) -> dict[str, int]:
-    """Subjects per part (train, val, test) of ``spec``'s split, known before its participants exist.
-
-    The cohort: exact (``make_splits`` on the participants the cohort will draw). A real dataset:
-    ``make_splits`` on ``n_subjects`` subjects of one site, exact for a one-site dataset; with
-    several sites per-site rounding moves at most one subject per site and part. The training count
-    only names the U-Net runs (``n<k>`` capped by it, the cap called ``all``) and training caps ``k``
-    at the subjects it finds, so an estimate a few subjects off never breaks the DAG.
-    """
-    if spec.real:
-        participants = pd.DataFrame({"participant_id": spec.subject_ids(), "site": "site"})
-    else:
-        participants = sample_participants(cohort)
-    return {part: len(ids) for part, ids in make_splits(participants, splits["fractions"], splits["seed"]).items()}
-
-
-def planned_train_count(spec: DatasetSpec, splits: dict[str, Any], cohort: CohortSpec | None = None) -> int:
-    """The size of ``spec``'s training split before it exists (:func:`planned_split_sizes`)."""
-    return planned_split_sizes(spec, splits, cohort)["train"]
-
-
-def open_datasets(names: list[str], index_files: list[str], split_files: list[str]) -> tuple[dict[str, SliceStore], dict[str, dict[str, list[str]]]]:
+def open_datasets(
+    names: list[str], index_files: list[str], split_files: list[str]
+) -> tuple[dict[str, SliceStore], dict[str, dict[str, list[str]]]]:
     """Slice stores and splits of the datasets ``names`` (config order), from each store's ``index.tsv``
     and split file given in the same order (a training or evaluation job's inputs)."""
     if not len(names) == len(index_files) == len(split_files):

@@ -87,7 +87,13 @@ def fetch(
     archive, sha256 = _download(context, downloads, progress=progress, retries=retries, timeout=timeout)
     if not entry.unpack:
         return archive
-    provenance = {"entry": entry.name, "url": entry.url, "filename": entry.filename, "hash": entry.hash, "sha256": sha256}
+    provenance = {
+        "entry": entry.name,
+        "url": entry.url,
+        "filename": entry.filename,
+        "hash": entry.hash,
+        "sha256": sha256,
+    }
     unpack(archive, entry.unpack, target, provenance)
     if not keep_archive:
         archive.unlink()
@@ -155,8 +161,16 @@ def _download(context: _Context, downloads: Path, *, progress: bool, retries: in
 
 
 def _pooch_download(entry: Archive, staging: Path, *, progress: bool, retries: int, timeout: float) -> Path:
-    store = pooch.create(path=staging, base_url="", registry={entry.filename: None}, urls={entry.filename: entry.url}, retry_if_failed=retries)
-    downloader = pooch.HTTPDownloader(progressbar=progress and importlib.util.find_spec("tqdm") is not None, timeout=timeout)
+    store = pooch.create(
+        path=staging,
+        base_url="",
+        registry={entry.filename: None},
+        urls={entry.filename: entry.url},
+        retry_if_failed=retries,
+    )
+    downloader = pooch.HTTPDownloader(
+        progressbar=progress and importlib.util.find_spec("tqdm") is not None, timeout=timeout
+    )
     host = urlsplit(entry.url).netloc
     kept = "no file was kept; rerun to start the download again"
     try:
@@ -169,10 +183,13 @@ def _pooch_download(entry: Archive, staging: Path, *, progress: bool, retries: i
             f"registry against {entry.homepage}"
         ) from error
     except requests.exceptions.Timeout as error:
-        raise DownloadError(f"{entry.name}: {host} sent no data for {timeout:g} s while downloading {entry.url} ({error}); {kept}") from error
+        raise DownloadError(
+            f"{entry.name}: {host} sent no data for {timeout:g} s while downloading {entry.url} ({error}); {kept}"
+        ) from error
     except requests.exceptions.ConnectionError as error:
         raise DownloadError(
-            f"{entry.name}: could not connect to {host}, or the connection broke, while downloading {entry.url} ({error}); "
+            f"{entry.name}: could not connect to {host}, or the connection broke, while downloading {entry.url} "
+            f"({error}); "
             f"check the network; {kept}"
         ) from error
     except requests.exceptions.RequestException as error:
@@ -183,12 +200,17 @@ def _verify(path: Path, context: _Context, what: str) -> str:
     """Check size and hash of ``path``; on mismatch delete it and raise. Returns its sha256."""
     entry, recorded = context.entry, context.recorded
     size = path.stat().st_size
-    expected_size, size_source = (entry.size, context.registry) if entry.size is not None else (recorded.size if recorded else None, context.lock_path)
+    expected_size, size_source = (
+        (entry.size, context.registry)
+        if entry.size is not None
+        else (recorded.size if recorded else None, context.lock_path)
+    )
     if expected_size is not None and size != expected_size:
         path.unlink()
         raise ChecksumError(
             f"{entry.name}: {what} has {size} bytes but {expected_size} are expected (size in {size_source}); "
-            f"the transfer was incomplete or the file changed on the server. The file was deleted; rerun to download it again."
+            "the transfer was incomplete or the file changed on the server. The file was deleted; rerun to download "
+            "it again."
         )
     algorithms = {"sha256"} | ({entry.hash_algorithm} if entry.hash else set())
     log.info("%s: computing %s of %s (%d bytes)", entry.name, "/".join(sorted(algorithms)), path, size)
@@ -197,15 +219,18 @@ def _verify(path: Path, context: _Context, what: str) -> str:
         path.unlink()
         raise ChecksumError(
             f"{entry.name}: {what} does not match the published {entry.hash_algorithm} hash in {context.registry} "
-            f"(URL {entry.url}; expected {entry.hash_value}, actual {digests[entry.hash_algorithm]}; source of the hash: "
+            f"(URL {entry.url}; expected {entry.hash_value}, actual {digests[entry.hash_algorithm]}; source of the "
+            "hash: "
             f"{entry.hash_source or 'not given'}). The file was deleted; rerun to download it again. If the mismatch "
-            f"persists, the server's file differs from the published one: check {entry.homepage} before changing the registry."
+            f"persists, the server's file differs from the published one: check {entry.homepage} before changing the "
+            "registry."
         )
     if not entry.hash and recorded and digests["sha256"] != recorded.sha256:
         path.unlink()
         raise ChecksumError(
             f"{entry.name}: {what} does not match the sha256 recorded in the lock file {context.lock_path} on "
-            f"{recorded.recorded} (URL {entry.url}; expected {recorded.sha256}, actual {digests['sha256']}). The file was "
+            f"{recorded.recorded} (URL {entry.url}; expected {recorded.sha256}, actual {digests['sha256']}). The "
+            "file was "
             f"deleted. If the file legitimately changed on the server, delete the '{entry.name}' entry from "
             f"{context.lock_path} and rerun to record the new hash; otherwise rerun to download it again."
         )

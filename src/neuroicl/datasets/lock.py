@@ -12,7 +12,7 @@ Format (YAML)::
       url: https://…/IXI.xls
       recorded: '2026-05-01'   # ISO date of the first download
 
-Writes are atomic (:func:`neuroicl.io.atomic_path`) and serialized with an exclusive lock on the
+Writes are atomic (:func:`neuroicl.core.io.atomic_path`) and serialized with an exclusive lock on the
 lock file's folder, so two downloads finishing together cannot lose each other's record.
 """
 
@@ -29,8 +29,8 @@ from pathlib import Path
 
 import yaml
 
+from neuroicl.core.io import atomic_path
 from neuroicl.datasets.errors import RegistryError
-from neuroicl.io import atomic_path
 
 HEADER = """\
 # Hashes recorded on the first download of archives whose registry entry (registry.yaml) has no
@@ -57,15 +57,21 @@ def read_lock(path: str | os.PathLike) -> dict[str, LockRecord]:
     try:
         raw = yaml.safe_load(path.read_text())
     except yaml.YAMLError as error:
-        raise RegistryError(f"lock file {path} is not valid YAML ({error}); restore it from git or delete it to record hashes afresh") from error
+        raise RegistryError(
+            f"lock file {path} is not valid YAML ({error}); restore it from git or delete it to record hashes afresh"
+        ) from error
     if raw is None:
         return {}
     if not isinstance(raw, dict):
-        raise RegistryError(f"lock file {path} must map entry names to records, got {type(raw).__name__}; restore it from git")
+        raise RegistryError(
+            f"lock file {path} must map entry names to records, got {type(raw).__name__}; restore it from git"
+        )
     return {name: _record(path, name, fields) for name, fields in raw.items()}
 
 
-def record(path: str | os.PathLike, entry: str, sha256: str, size: int, url: str, today: datetime.date | None = None) -> LockRecord:
+def record(
+    path: str | os.PathLike, entry: str, sha256: str, size: int, url: str, today: datetime.date | None = None
+) -> LockRecord:
     """Add ``entry`` to the lock file at ``path`` (atomically); an existing record is an error."""
     path = Path(path)
     new = LockRecord(sha256=sha256, size=size, url=url, recorded=(today or datetime.date.today()).isoformat())
@@ -86,7 +92,9 @@ def record(path: str | os.PathLike, entry: str, sha256: str, size: int, url: str
 
 def _record(path: Path, name: object, fields: object) -> LockRecord:
     if not isinstance(fields, dict) or set(fields) != {"sha256", "size", "url", "recorded"}:
-        raise RegistryError(f"lock file {path}: entry {name!r} must have exactly sha256, size, url, recorded; got {fields!r}")
+        raise RegistryError(
+            f"lock file {path}: entry {name!r} must have exactly sha256, size, url, recorded; got {fields!r}"
+        )
     fields = {**fields, "recorded": str(fields["recorded"])}
     _check(path, name, fields)
     return LockRecord(**fields)
@@ -94,7 +102,9 @@ def _record(path: Path, name: object, fields: object) -> LockRecord:
 
 def _check(path: Path, name: object, fields: dict) -> None:
     if not isinstance(fields["sha256"], str) or not re.fullmatch(r"[0-9a-f]{64}", fields["sha256"]):
-        raise RegistryError(f"lock file {path}: entry {name!r} sha256 {fields['sha256']!r} must be 64 lower-case hex digits")
+        raise RegistryError(
+            f"lock file {path}: entry {name!r} sha256 {fields['sha256']!r} must be 64 lower-case hex digits"
+        )
     if not isinstance(fields["size"], int) or isinstance(fields["size"], bool) or fields["size"] < 0:
         raise RegistryError(f"lock file {path}: entry {name!r} size {fields['size']!r} must be a number of bytes")
     if not isinstance(fields["url"], str) or not fields["url"]:

@@ -37,7 +37,10 @@ def _problems(entry: Manual, folder: Path) -> list[str]:
     for expected in entry.expected:
         matches = sorted(path for path in folder.glob(expected.glob) if path.is_file())
         if len(matches) < expected.min_count:
-            problems.append(f"'{expected.glob}' matches {len(matches)} file(s), at least {expected.min_count} expected: {expected.what}")
+            problems.append(
+                f"'{expected.glob}' matches {len(matches)} file(s), at least {expected.min_count} expected: "
+                f"{expected.what}"
+            )
         for path in matches:
             problem = _file_problem(path)
             if problem:

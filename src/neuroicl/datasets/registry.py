@@ -98,7 +98,9 @@ def load_registry(path: str | os.PathLike) -> dict[str, Entry]:
     try:
         raw = yaml.safe_load(path.read_text())
     except FileNotFoundError as error:
-        raise RegistryError(f"dataset registry {path} does not exist; pass the path of resources/datasets/registry.yaml") from error
+        raise RegistryError(
+            f"dataset registry {path} does not exist; pass the path of resources/datasets/registry.yaml"
+        ) from error
     except yaml.YAMLError as error:
         raise RegistryError(f"dataset registry {path} is not valid YAML: {error}") from error
     if not isinstance(raw, dict) or not raw:
@@ -126,7 +128,9 @@ def _entry(path: Path, name: object, fields: object) -> Entry:
     required, optional = (_MANUAL_REQUIRED, _MANUAL_OPTIONAL) if manual else (_ARCHIVE_REQUIRED, _ARCHIVE_OPTIONAL)
     missing, unknown = required - set(fields), set(fields) - required - optional
     if missing:
-        raise RegistryError(f"{where} lacks {sorted(missing)}; every {'manual' if manual else 'archive'} entry needs {sorted(required)}")
+        raise RegistryError(
+            f"{where} lacks {sorted(missing)}; every {'manual' if manual else 'archive'} entry needs {sorted(required)}"
+        )
     if unknown:
         raise RegistryError(f"{where} has unknown fields {sorted(unknown)}; allowed: {sorted(required | optional)}")
     for key in _COMMON & set(fields):
@@ -150,7 +154,10 @@ def _archive(where: str, name: str, fields: dict) -> Archive:
     if digest is not None:
         algorithm, _, value = str(digest).partition(":")
         if algorithm not in HASH_LENGTHS or not re.fullmatch(rf"[0-9a-f]{{{HASH_LENGTHS.get(algorithm, 0)}}}", value):
-            raise RegistryError(f"{where}: hash {digest!r} must be '<algorithm>:<lower-case hex>' with algorithm one of {sorted(HASH_LENGTHS)}, or null")
+            raise RegistryError(
+                f"{where}: hash {digest!r} must be '<algorithm>:<lower-case hex>' with algorithm one of "
+                f"{sorted(HASH_LENGTHS)}, or null"
+            )
     unpack = fields.get("unpack")
     if unpack is not None and unpack not in UNPACK_KINDS:
         raise RegistryError(f"{where}: unpack {unpack!r} must be one of {list(UNPACK_KINDS)} or null")
@@ -180,10 +187,14 @@ def _manual(where: str, name: str, fields: dict) -> Manual:
     checks = []
     for index, item in enumerate(expected):
         if not isinstance(item, dict) or set(item) != {"glob", "min_count", "what"}:
-            raise RegistryError(f"{where}: expected[{index}] must have exactly the keys glob, min_count, what; got {item!r}")
+            raise RegistryError(
+                f"{where}: expected[{index}] must have exactly the keys glob, min_count, what; got {item!r}"
+            )
         glob, count = item["glob"], item["min_count"]
         if not isinstance(glob, str) or not glob or glob.startswith("/") or ".." in Path(glob).parts:
-            raise RegistryError(f"{where}: expected[{index}].glob {glob!r} must be a relative pattern inside the entry's folder")
+            raise RegistryError(
+                f"{where}: expected[{index}].glob {glob!r} must be a relative pattern inside the entry's folder"
+            )
         if not isinstance(count, int) or isinstance(count, bool) or count < 1:
             raise RegistryError(f"{where}: expected[{index}].min_count {count!r} must be an integer ≥ 1")
         checks.append(Expected(glob, count, str(item["what"])))

@@ -46,7 +46,9 @@ def unpack(archive: str | os.PathLike, kind: str, target: str | os.PathLike, pro
         elif kind == "zip":
             _unzip(archive, temporary)
         else:
-            raise UnpackError(f"{archive}: unknown archive kind {kind!r}; use 'tar' or 'zip' in the registry's 'unpack' field")
+            raise UnpackError(
+                f"{archive}: unknown archive kind {kind!r}; use 'tar' or 'zip' in the registry's 'unpack' field"
+            )
         (temporary / MARKER).write_text(json.dumps(provenance, indent=2, sort_keys=True) + "\n")
         if target.exists():
             shutil.rmtree(target)
@@ -69,10 +71,16 @@ def _untar(archive: Path, folder: Path) -> None:
         with tarfile.open(archive, "r:*") as tar:
             tar.extractall(folder, filter="data")
     except tarfile.FilterError as error:
-        raise UnpackError(f"{archive}: refused to extract member {error.tarinfo.name!r} ({error}); the archive is not what the registry describes") from error
+        raise UnpackError(
+            f"{archive}: refused to extract member {error.tarinfo.name!r} ({error}); the archive is not what the "
+            "registry describes"
+        ) from error
     except (tarfile.TarError, EOFError, OSError) as error:
         reason = " ".join(str(error).split())
-        raise UnpackError(f"{archive}: cannot unpack ({type(error).__name__}: {reason}); delete the archive and rerun to download it again") from error
+        raise UnpackError(
+            f"{archive}: cannot unpack ({type(error).__name__}: {reason}); delete the archive and rerun to download "
+            "it again"
+        ) from error
 
 
 def _unzip(archive: Path, folder: Path) -> None:
@@ -81,7 +89,12 @@ def _unzip(archive: Path, folder: Path) -> None:
             for name in handle.namelist():
                 parts = PurePosixPath(name.replace("\\", "/")).parts
                 if name.startswith(("/", "\\")) or ".." in parts or (parts and parts[0].endswith(":")):
-                    raise UnpackError(f"{archive}: refused to extract member {name!r}, which would land outside the folder")
+                    raise UnpackError(
+                        f"{archive}: refused to extract member {name!r}, which would land outside the folder"
+                    )
             handle.extractall(folder)
     except (zipfile.BadZipFile, OSError) as error:
-        raise UnpackError(f"{archive}: cannot unpack ({type(error).__name__}: {error}); delete the archive and rerun to download it again") from error
+        raise UnpackError(
+            f"{archive}: cannot unpack ({type(error).__name__}: {error}); delete the archive and rerun to download "
+            "it again"
+        ) from error

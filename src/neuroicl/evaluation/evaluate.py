@@ -12,12 +12,12 @@ from the training split of its own dataset; every dataset's test subjects are sc
 own modalities, on the tasks it can pose (segmentation on labelled datasets only, modality transfer
 where two modalities are mapped), and the ``dataset`` column says which.
 
-Output: a tidy long table, one row per target × context size × metric (columns :data:`COLUMNS`).
+Output: a tidy long table, one row per target × context size × metric (:mod:`.metrics_table`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,55 +27,29 @@ import torch
 from torch import Tensor
 from tqdm.auto import tqdm
 
-from neuroicl.evaluation.cases import Case, EvalSettings, cases_for
-from neuroicl.metrics import PRIMARY, score
-from neuroicl.models.factory import build_model
-from neuroicl.models.losses import objective_for
-from neuroicl.preprocess.slices import SliceStore
-from neuroicl.runs import Run
+from neuroicl.data.slice_store import SliceStore
+from neuroicl.evaluation import metrics_table
+from neuroicl.evaluation.predictors import PredictFn
+from neuroicl.evaluation.scoring import score
+from neuroicl.plan.cases import Case, EvalSettings, cases_for
+from neuroicl.plan.families import PRIMARY
 from neuroicl.tasks.episodes import Episode, stable_seed
 from neuroicl.tasks.pool import Pool
 from neuroicl.tasks.setup import TaskSetup, build
 from neuroicl.tasks.synthesize import Batch, synthesize
-from neuroicl.training.runner import load_networks
-
-COLUMNS = [
-    "run", "model", "variant", "train_subjects", "all_subjects", "task", "family", "dataset", "subject", "slice",
-    "repeat", "context_size", "modality", "target_modality", "label", "metric", "value",
-]  # fmt: skip
-
-#: ``predict(target_in [B,3,H,W], context_in, context_out [B,L,3,H,W], family, label) -> [B,3,H,W]``
-#: in output space (probabilities for masks).
-PredictFn = Callable[[Tensor, Tensor, Tensor, str, str], Tensor]
 
 TRAIN_POOL, TEST_POOL = 0, 1
 
 
-def evaluation_setup(config: dict[str, Any], store: SliceStore, splits: dict[str, list[str]], dataset: str) -> TaskSetup:
+def evaluation_setup(
+    config: dict[str, Any], store: SliceStore, splits: dict[str, list[str]], dataset: str
+) -> TaskSetup:
     """Pools ``[train, test]`` of ``dataset`` on the CPU (synthesis there is the same on every machine)."""
     for part in ("train", "test"):
         if not splits.get(part):
             raise ValueError(f"the {part} split is empty; evaluation needs training contexts and test targets")
     pools = [Pool.from_store(dataset, store, splits[part]) for part in ("train", "test")]
     return build(config["tasks"], pools, config["preprocess"]["slices"]["axis"])
-
-
-def predictor(run: Run, config: dict[str, Any], model_path: str | None, device: torch.device | str) -> PredictFn:
-    """The :data:`PredictFn` of ``run``: its trained networks (by label), the floor, or the identity."""
-    if run.model == "identity":
-        return lambda target_in, context_in, context_out, family, label: target_in
-    if not run.trained:
-        model = build_model(run.model, device=device, **config["models"]["hyperparameters"][run.model])
-        return lambda t, ci, co, family, label: model.predict(t, ci, co, objective_for(family))
-    if model_path is None:
-        raise ValueError(f"run {run.name!r} is trained: its model file is needed")
-    networks = load_networks(model_path, device)
-
-    def predict(target_in: Tensor, context_in: Tensor, context_out: Tensor, family: str, label: str) -> Tensor:
-        network = networks[label] if label in networks else networks[""]
-        return network.predict(target_in, context_in, context_out, objective_for(family))
-
-    return predict
 
 
 @dataclass(frozen=True)
@@ -110,14 +84,22 @@ def plan(setup: TaskSetup, task: str, subject: str, settings: EvalSettings, data
             rng = np.random.default_rng(stable_seed(dataset, subject, task, case.key, repeat))
             row = int(rows[rng.integers(len(rows))])
             episode = setup.sampler.episode(
-                rng, task, settings.max_context, target=(TEST_POOL, row), choice=case.choice, augment=False,
-                context_pools=[TRAIN_POOL], modalities=case.modalities,
+                rng,
+                task,
+                settings.max_context,
+                target=(TEST_POOL, row),
+                choice=case.choice,
+                augment=False,
+                context_pools=[TRAIN_POOL],
+                modalities=case.modalities,
             )
             targets.append(Target(case, subject, int(test.slice[row]), repeat, episode))
     return targets
 
 
-def groups(setup: TaskSetup, tasks: list[str], settings: EvalSettings, dataset: str) -> Iterator[tuple[list[Target], Batch]]:
+def groups(
+    setup: TaskSetup, tasks: list[str], settings: EvalSettings, dataset: str
+) -> Iterator[tuple[list[Target], Batch]]:
     """(targets, synthesised batch) per task and test subject, always the same for the same data and config."""
     for task in tasks:
         for subject in setup.sampler.pools[TEST_POOL].subjects:
@@ -125,8 +107,9 @@ def groups(setup: TaskSetup, tasks: list[str], settings: EvalSettings, dataset: 
             if not targets:
                 continue
             generator = torch.Generator().manual_seed(stable_seed(dataset, task, subject, "synthesis"))
-            batch = synthesize(setup.sampler.pools, [t.episode for t in targets], setup.tasks, None, generator,
-                               setup.flip_dim)
+            batch = synthesize(
+                setup.sampler.pools, [t.episode for t in targets], setup.tasks, None, generator, setup.flip_dim
+            )
             yield targets, batch
 
 
@@ -137,7 +120,7 @@ def evaluate(
     settings: EvalSettings,
     run: dict[str, Any],
     *,
-    in_context: bool = True,
+    context_sizes: list[int | None] | None = None,
     device: torch.device | str = "cpu",
     keep_samples: bool = False,
     progress: bool = True,
@@ -147,19 +130,27 @@ def evaluate(
     ``setups``: per dataset, its :func:`evaluation_setup` (in config order); rows are task by task,
     then dataset by dataset.
     ``run`` gives the identifying columns (run, model, variant, train_subjects, all_subjects).
-    A predictor that ignores the context (``in_context=False``) is scored once per target with an
-    empty ``context_size``.
+    ``context_sizes``: the sizes L scored (default ``settings.context_sizes``; a run's own:
+    :meth:`neuroicl.plan.runs.Run.context_sizes`); ``[None]`` scores a predictor that ignores the
+    context once per target, with an empty ``context_size``. Predictions run without autograd
+    (``torch.no_grad``), which a predictor that fits at test time may turn back on for itself.
     """
-    sizes: list[int | None] = list(settings.context_sizes) if in_context else [None]
+    sizes: list[int | None] = list(settings.context_sizes) if context_sizes is None else list(context_sizes)
+    kept_size = min(settings.context_pairs, max((s for s in sizes if s is not None), default=0)) or None
     records: list[dict[str, Any]] = []
     kept: dict[str, list] = {}
     per_task: dict[str, int] = {}
     total = len(tasks) * sum(len(setup.sampler.pools[TEST_POOL].subjects) for setup in setups.values())
-    every = ((dataset, group) for task in tasks for dataset, setup in setups.items()
-             for group in groups(setup, [task], settings, dataset))  # fmt: skip
-    bar = tqdm(every, total=total, desc=f"evaluate {run['run']}", disable=not progress,
-               mininterval=5.0)  # groups are synthesised one at a time
-    with torch.inference_mode():
+    every = (
+        (dataset, group)
+        for task in tasks
+        for dataset, setup in setups.items()
+        for group in groups(setup, [task], settings, dataset)
+    )
+    bar = tqdm(
+        every, total=total, desc=f"evaluate {run['run']}", disable=not progress, mininterval=5.0
+    )  # groups are synthesised one at a time
+    with torch.no_grad():
         for dataset, (targets, batch) in bar:
             family = batch.families[0]
             for size in sizes:
@@ -172,15 +163,22 @@ def evaluate(
                     for name, values in metrics.items():
                         for target, value in zip(chunk, values.tolist(), strict=True):
                             records.append(_record(run, target, family, dataset, size, name, value))
-                    if keep_samples and size in (None, min(settings.context_pairs, settings.max_context)):
+                    if keep_samples and size == kept_size:
                         _keep(kept, per_task, settings, batch, part, pred, metrics[PRIMARY[family]], chunk, length)
-    table = pd.DataFrame.from_records(records, columns=COLUMNS)
+    table = metrics_table.from_records(records)
     samples = {key: np.stack(values) for key, values in kept.items()} if keep_samples else None
     return table, samples
 
 
-def _predict(predict: PredictFn, batch: Batch, part: slice, length: int, family: str, chunk: list[Target],
-             device: torch.device | str) -> Tensor:
+def _predict(
+    predict: PredictFn,
+    batch: Batch,
+    part: slice,
+    length: int,
+    family: str,
+    chunk: list[Target],
+    device: torch.device | str,
+) -> Tensor:
     """Predictions of one chunk, one call per label (a per-label predictor picks its network by it)."""
     args = [batch.target_in[part], batch.context_in[part, :length], batch.context_out[part, :length]]
     args = [a.to(device) for a in args]
@@ -194,18 +192,38 @@ def _predict(predict: PredictFn, batch: Batch, part: slice, length: int, family:
     return out
 
 
-def _record(run: dict[str, Any], target: Target, family: str, dataset: str, size: int | None, metric: str,
-            value: float) -> dict[str, Any]:
+def _record(
+    run: dict[str, Any], target: Target, family: str, dataset: str, size: int | None, metric: str, value: float
+) -> dict[str, Any]:
     case = target.case
     return {
-        **run, "task": case.task, "family": family, "dataset": dataset, "subject": target.subject,
-        "slice": target.slice, "repeat": target.repeat, "context_size": size, "modality": case.modality,
-        "target_modality": case.target_modality or "", "label": case.label, "metric": metric, "value": value,
-    }  # fmt: skip
+        **run,
+        "task": case.task,
+        "family": family,
+        "dataset": dataset,
+        "subject": target.subject,
+        "slice": target.slice,
+        "repeat": target.repeat,
+        "context_size": size,
+        "modality": case.modality,
+        "target_modality": case.target_modality or "",
+        "label": case.label,
+        "metric": metric,
+        "value": value,
+    }
 
 
-def _keep(kept: dict[str, list], per_task: dict[str, int], settings: EvalSettings, batch: Batch, part: slice,
-          pred: Tensor, primary: Tensor, chunk: list[Target], length: int) -> None:
+def _keep(
+    kept: dict[str, list],
+    per_task: dict[str, int],
+    settings: EvalSettings,
+    batch: Batch,
+    part: slice,
+    pred: Tensor,
+    primary: Tensor,
+    chunk: list[Target],
+    length: int,
+) -> None:
     """Keep the first ``settings.samples`` targets of each task for the qualitative figures."""
     for i, target in enumerate(chunk):
         task = target.case.task
@@ -215,10 +233,13 @@ def _keep(kept: dict[str, list], per_task: dict[str, int], settings: EvalSetting
         j = part.start + i
         pairs = min(length, settings.context_pairs)
         values = {
-            "target_in": batch.target_in[j], "target_out": batch.target_out[j], "prediction": pred[i],
-            "context_in": batch.context_in[j, :pairs], "context_out": batch.context_out[j, :pairs],
+            "target_in": batch.target_in[j],
+            "target_out": batch.target_out[j],
+            "prediction": pred[i],
+            "context_in": batch.context_in[j, :pairs],
+            "context_out": batch.context_out[j, :pairs],
             "active": batch.active[j],
-        }  # fmt: skip
+        }
         for key, value in values.items():
             kept.setdefault(key, []).append(value.cpu().numpy())
         kept.setdefault("task", []).append(task)

@@ -1,4 +1,4 @@
-"""Predictors: Neuralizer, the task-specific U-Net, UniverSeg and the context-mean floor.
+"""Predictors: Neuralizer, the task-specific U-Net, UniverSeg, the context-mean floor and the identity.
 
 All share one interface (:mod:`.base`): ``predict(target_in [B,3,H,W], context_in [B,L,3,H,W],
 context_out [B,L,3,H,W], objective) -> [B,3,H,W]``; build them with :func:`build_model`.

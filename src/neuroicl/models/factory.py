@@ -16,16 +16,18 @@ import torch
 
 from neuroicl.models.base import Predictor, TrainablePredictor
 from neuroicl.models.context_mean import ContextMean, ContextMeanConfig
+from neuroicl.models.identity import Identity, IdentityConfig
 from neuroicl.models.neuralizer import Neuralizer, NeuralizerConfig
 from neuroicl.models.unet import UNet, UNetConfig
 from neuroicl.models.universeg import UniverSeg, UniverSegConfig
 
-#: name -> (hyperparameter dataclass, model class)
+#: name -> (hyperparameter dataclass, model class); a new model adds its line (docs/extending.md).
 MODELS: dict[str, tuple[type, type[Predictor]]] = {
     "neuralizer": (NeuralizerConfig, Neuralizer),
     "unet": (UNetConfig, UNet),
     "universeg": (UniverSegConfig, UniverSeg),
     "context_mean": (ContextMeanConfig, ContextMean),
+    "identity": (IdentityConfig, Identity),
 }
 
 
@@ -56,8 +58,9 @@ def build_model(
     """Build model ``name`` (one of :data:`MODELS`) with hyperparameters ``hparams``.
 
     Args:
-        name: ``"neuralizer"``, ``"unet"``, ``"universeg"`` or ``"context_mean"``.
-        generator: source of the initial weights (global RNG if None); unused by ``context_mean``.
+        name: a key of :data:`MODELS` (``"neuralizer"``, ``"unet"``, ``"universeg"``, ``"context_mean"``,
+            ``"identity"``).
+        generator: source of the initial weights (global RNG if None); unused by parameter-free models.
         device: where the weights live; ``"meta"`` builds shapes only (for cost measurement).
         **hparams: fields of the model's config dataclass; missing ones take their defaults.
     """

@@ -23,6 +23,8 @@ from dataclasses import dataclass, replace
 import torch
 from torch import Tensor
 
+from neuroicl.plan.families import FAMILIES, MASK_FAMILIES
+
 #: Additive smoothing of the soft Dice loss (V-Net form, as in Neuralizer's code).
 DICE_SMOOTH = 1.0
 
@@ -98,12 +100,11 @@ class Objective:
         return LOSSES[self.loss](self.activate(raw), target)
 
 
-#: Default objective of each task family (Neuralizer supplement, Sec. G).
+#: Default objective of each task family (Neuralizer supplement, Sec. G): sigmoid + soft Dice for the
+#: mask families, identity + MSE for the others (:mod:`neuroicl.plan.families`).
 TASK_FAMILIES: dict[str, Objective] = {
-    "segmentation": Objective("sigmoid", "soft_dice"),
-    "skull_strip": Objective("sigmoid", "soft_dice"),
-    "reconstruction": Objective("identity", "mse"),
-    "transfer": Objective("identity", "mse"),
+    family: Objective("sigmoid", "soft_dice") if family in MASK_FAMILIES else Objective("identity", "mse")
+    for family in FAMILIES
 }
 
 

@@ -1,36 +1,21 @@
 """Table 4 of the supplement: each model's score per task against the size of the train/context set.
 
-The input is the tidy metrics table of the evaluation (one CSV, long format, one score per row), columns:
-
-- ``run`` (e.g. ``neuralizer-seen``, ``unet-segmentation-n4``), ``model`` (``neuralizer``, ``unet``,
-  ``universeg``, ``context_mean``, ``identity``), ``variant`` (the legend name: ``Neuralizer-seen``,
-  ``Neuralizer-unseen``, ``U-Net``, ``UniverSeg``, ``Floor``, ``Identity``);
-- ``train_subjects`` (int: training subjects of the model) and ``all_subjects`` (bool: that is all of them);
-- ``task`` (one of :data:`TASKS`), ``family`` (``segmentation``, ``skull_strip``, ``reconstruction``,
-  ``transfer``), ``dataset``, ``subject``, ``slice``, ``repeat``;
-- ``context_size`` (int ≥ 1; empty for models whose prediction ignores the context: U-Net, Identity);
-- ``modality`` (input modalities joined by ``+``), ``target_modality`` (modality transfer only),
-  ``label`` (segmentation class only);
-- ``metric`` (``dice``, ``psnr``, ``ssim``, ``mae``) and ``value``.
-
+The input is the tidy metrics table of the evaluation (:mod:`neuroicl.evaluation.metrics_table`).
 The x-axis is "the size of the train/context set" (Fig. 4, Table 4): ``context_size`` for in-context rows,
 ``train_subjects`` for trained models (``all`` when ``all_subjects``, sorted after every number), none for
 Identity (a reference line in the figures, one ``—`` row in the table). Only the primary metric of each task
-family is kept (Dice for masks, PSNR otherwise). Scores are first averaged within each subject (over repeats,
-slices, labels and modalities), then summarized as mean ± std (ddof = 1) across subjects.
+family is kept (:data:`neuroicl.plan.families.PRIMARY`: Dice for masks, PSNR otherwise). Scores are first
+averaged within each subject (over repeats, slices, labels and modalities), then summarized as mean ± std
+(ddof = 1) across subjects.
 """
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 import pandas as pd
 
-COLUMNS = (
-    "run", "model", "variant", "train_subjects", "all_subjects", "task", "family", "dataset", "subject",
-    "slice", "repeat", "context_size", "modality", "target_modality", "label", "metric", "value",
-)  # fmt: skip
+from neuroicl.evaluation import metrics_table
+from neuroicl.plan.families import PRIMARY
 
 #: The evaluated tasks in Table 4 column order, with their column names.
 TASKS = {
@@ -47,23 +32,10 @@ TASKS = {
 #: Row (and legend) order of the variants; others follow alphabetically.
 VARIANTS = ("Neuralizer-seen", "Neuralizer-unseen", "UniverSeg", "U-Net", "Floor", "Identity")
 
-#: The metric shown per task family (also in neuroicl.metrics; repeated here to keep this module standalone).
-_PRIMARY = {"segmentation": "dice", "skull_strip": "dice", "reconstruction": "psnr", "transfer": "psnr"}
-
 _DECIMALS = {"dice": 2, "psnr": 1}
 ALL = "all"
 NO_X = "—"
 SUMMARY_COLUMNS = ("variant", "task", "metric", "x", "x_label", "mean", "std", "n_subjects")
-_FORMAT = "see the metrics table format in the docstring of neuroicl.paper.table4"
-
-
-def read_metrics(path: str | os.PathLike) -> pd.DataFrame:
-    """Read the metrics CSV; empty text fields stay empty strings, empty ``context_size`` is NaN."""
-    text = ["run", "model", "variant", "task", "family", "dataset", "subject", "modality", "target_modality",
-            "label", "metric"]  # fmt: skip
-    return pd.read_csv(path, dtype={column: str for column in text}, keep_default_na=False, na_values={
-        column: [""] for column in ("train_subjects", "context_size", "value", "slice", "repeat")
-    })  # fmt: skip
 
 
 def _flag(values: pd.Series) -> pd.Series:
@@ -72,18 +44,10 @@ def _flag(values: pd.Series) -> pd.Series:
 
 
 def _check(metrics: pd.DataFrame) -> None:
-    missing = [column for column in COLUMNS if column not in metrics.columns]
-    if missing:
-        raise ValueError(f"metrics table lacks columns {missing}; {_FORMAT}")
+    metrics_table.check(metrics)
     unknown = sorted(set(metrics["task"]) - set(TASKS))
     if unknown:
         raise ValueError(f"metrics table has unknown tasks {unknown}; expected some of {list(TASKS)}")
-    families = sorted(set(metrics["family"]) - set(_PRIMARY))
-    if families:
-        raise ValueError(f"metrics table has unknown families {families}; expected some of {list(_PRIMARY)}")
-    mixed = metrics.groupby("task")["family"].nunique()
-    if (mixed > 1).any():
-        raise ValueError(f"tasks {list(mixed[mixed > 1].index)} have more than one family in the metrics table")
 
 
 def _x_axis(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
@@ -96,7 +60,7 @@ def _x_axis(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     trained = ~in_context & ~reference & ~everything
     if np.isnan(subjects[trained]).any():
         runs = sorted(set(frame.loc[trained & np.isnan(subjects), "run"]))
-        raise ValueError(f"runs {runs} have neither context_size nor train_subjects; {_FORMAT}")
+        raise ValueError(f"runs {runs} have neither context_size nor train_subjects; {metrics_table.FORMAT_HINT}")
     x = np.select([in_context, everything, trained], [context, np.inf, subjects], np.nan)
     labels = np.full(len(frame), NO_X, dtype=object)
     labels[in_context | trained] = [str(int(v)) for v in x[in_context | trained]]
@@ -118,10 +82,10 @@ def summarize(metrics: pd.DataFrame, modality: str | None = None) -> pd.DataFram
     (:data:`VARIANTS`), task (:data:`TASKS`) and x ascending (``all`` = ``inf`` last, Identity's x NaN).
 
     Example:
-        >>> summary = summarize(read_metrics("results/metrics/all.csv"), modality="T1w")
+        >>> summary = summarize(metrics_table.read("results/evaluate/metrics.csv"), modality="T1w")
     """
     _check(metrics)
-    frame = metrics[metrics["metric"] == metrics["family"].map(_PRIMARY)]
+    frame = metrics[metrics["metric"] == metrics["family"].map(PRIMARY)]
     if modality is not None:
         frame = frame[frame["modality"] == modality]
     frame = frame.assign(value=pd.to_numeric(frame["value"]))

@@ -25,7 +25,9 @@ def cohort_figure(participants: pd.DataFrame, images: dict[tuple[str, str], str]
     subjects = list(dict.fromkeys(subject for subject, _ in images))
     modalities = list(dict.fromkeys(modality for _, modality in images))
     rows = participants.set_index("participant_id").loc[subjects]
-    fig, axes = plt.subplots(len(subjects), len(modalities), figsize=(2.2 * len(modalities), 2.4 * len(subjects)), squeeze=False)
+    fig, axes = plt.subplots(
+        len(subjects), len(modalities), figsize=(2.2 * len(modalities), 2.4 * len(subjects)), squeeze=False
+    )
     for r, (subject, info) in enumerate(rows.iterrows()):
         for c, modality in enumerate(modalities):
             data, aspect = axial_slice(images[subject, modality])

@@ -14,6 +14,9 @@ from matplotlib.ticker import NullLocator
 
 from neuroicl.paper.table4 import TASKS, VARIANTS, summarize
 
+#: The performance figures: name -> (input modality kept, None = all; title).
+FIGURES: dict[str, tuple[str | None, str]] = {"fig4": (None, "All modalities"), "fig12": ("T1w", "T1w input only")}
+
 #: Line style per variant (paper: Neuralizer-seen orange, Neuralizer-unseen blue, task-specific baselines grey).
 STYLES = {
     "Neuralizer-seen": {"color": "tab:orange", "linestyle": "-", "marker": "o"},
@@ -43,7 +46,7 @@ def _ticks(summary: pd.DataFrame) -> tuple[list[float], list[str]]:
 def performance_figure(metrics: pd.DataFrame, modality: str | None = None, title: str | None = None) -> Figure:
     """One panel per task present (4 per row): mean ± std across subjects of each variant against x.
 
-    ``metrics``: the tidy metrics table (see :mod:`neuroicl.paper.table4`); ``modality``: keep only that
+    ``metrics``: the tidy metrics table (:mod:`neuroicl.evaluation.metrics_table`); ``modality``: keep only that
     input modality (Fig. 12: ``"T1w"``). Identity is a dashed horizontal line at its mean.
     """
     summary = summarize(metrics, modality)

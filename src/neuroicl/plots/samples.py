@@ -13,12 +13,23 @@ from matplotlib import pyplot as plt
 from matplotlib.figure import Figure
 
 from neuroicl.paper.table4 import TASKS
+from neuroicl.plan.families import PRIMARY, family_of
 
 #: Keys of the samples file (an ``np.load``-ed .npz); N samples with K context pairs each.
 KEYS = ("target_in", "target_out", "prediction", "context_in", "context_out", "active", "task", "modality",
-        "score", "context_size")  # fmt: skip
-_DICE_TASKS = ("segmentation", "skull_stripping")
+        "score", "context_size")
 _UNIT = 0.8  # inches per context panel; target panels are twice as wide and tall
+
+
+#: The sample figures, each showing the next group of :func:`split_tasks`.
+SAMPLE_FIGURES = ("fig6", "fig7", "fig8")
+
+
+def figure_tasks(figure: str, tasks: list[str]) -> list[str]:
+    """The tasks sample figure ``figure`` (one of :data:`SAMPLE_FIGURES`) shows: its group of ``tasks``."""
+    if figure not in SAMPLE_FIGURES:
+        raise ValueError(f"unknown sample figure {figure!r}; valid: {list(SAMPLE_FIGURES)}")
+    return split_tasks(tasks, len(SAMPLE_FIGURES))[SAMPLE_FIGURES.index(figure)]
 
 
 def split_tasks(tasks: list[str], figures: int = 3) -> list[list[str]]:
@@ -64,8 +75,12 @@ def _panel(ax: plt.Axes, image: np.ndarray, title: str | None = None, frame: str
             spine.set_linewidth(2)
 
 
+#: How a primary metric is shown under a prediction.
+_SCORE_FORMAT = {"dice": "Dice {:.2f}", "psnr": "PSNR {:.1f}"}
+
+
 def _score(task: str, score: float) -> str:
-    return f"Dice {score:.2f}" if task in _DICE_TASKS else f"PSNR {score:.1f}"
+    return _SCORE_FORMAT[PRIMARY[family_of(task)]].format(score)
 
 
 def sample_figure(samples: dict[str, np.ndarray], tasks: list[str], context_pairs: int = 8) -> Figure:
@@ -89,7 +104,7 @@ def sample_figure(samples: dict[str, np.ndarray], tasks: list[str], context_pair
         return fig
     fig = plt.figure(figsize=(_UNIT * (6.4 + pairs), _UNIT * 2.35 * len(chosen) + 0.2))
     outer = fig.add_gridspec(len(chosen), 1, hspace=0.2, left=0.06, right=0.99, top=1 - 0.3 / fig.get_figheight(),
-                             bottom=0.05 / fig.get_figheight())  # fmt: skip
+                             bottom=0.05 / fig.get_figheight())
     for r, n in enumerate(chosen):
         grid = outer[r].subgridspec(2, columns, wspace=0.06, hspace=0.06, width_ratios=[1] * 6 + [0.4] + [1] * pairs)
         top = r == 0
@@ -100,10 +115,10 @@ def sample_figure(samples: dict[str, np.ndarray], tasks: list[str], context_pair
         target = fig.add_subplot(grid[:, 0:2])
         _panel(target, _input(samples["target_in"][n], rgb, first), "target input" if top else None, "magenta")
         target.set_ylabel(f"{TASKS.get(task, task)}\n{samples['modality'][n]}, L = {int(samples['context_size'][n])}",
-                          fontsize=7)  # fmt: skip
+                          fontsize=7)
         score = _score(task, float(samples["score"][n]))
         _panel(fig.add_subplot(grid[:, 2:4]), samples["prediction"][n, c], f"prediction, {score}" if top else score,
-               "tab:blue")  # fmt: skip
+               "tab:blue")
         _panel(fig.add_subplot(grid[:, 4:6]), samples["target_out"][n, c], "ground truth" if top else None)
         for j in range(min(pairs, int(samples["context_size"][n]))):
             above, below = fig.add_subplot(grid[0, 7 + j]), fig.add_subplot(grid[1, 7 + j])

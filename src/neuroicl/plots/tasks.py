@@ -46,7 +46,9 @@ def _panel(ax: plt.Axes, image: torch.Tensor, title: str | None = None, frame: s
 
 def task_figure(batches: dict[str, Batch], pairs: int) -> Figure:
     """One row per task: target input and output (magenta), then ``pairs`` context pairs (grey)."""
-    fig, axes = plt.subplots(len(batches), 2 + 2 * pairs, figsize=(1.3 * (2 + 2 * pairs), 1.4 * len(batches)), squeeze=False)
+    fig, axes = plt.subplots(
+        len(batches), 2 + 2 * pairs, figsize=(1.3 * (2 + 2 * pairs), 1.4 * len(batches)), squeeze=False
+    )
     for r, (name, batch) in enumerate(batches.items()):
         c = _shown_channel(batch)
         shown_in = c if batch.target_in[0, c].abs().max() > 0 else 0
@@ -58,7 +60,9 @@ def task_figure(batches: dict[str, Batch], pairs: int) -> Figure:
                 _blank(axes[r, 2 + 2 * j])
                 _blank(axes[r, 3 + 2 * j])
                 continue
-            _panel(axes[r, 2 + 2 * j], batch.context_in[0, j, shown_in], f"context {j + 1} in" if titles else None, "grey")
+            _panel(
+                axes[r, 2 + 2 * j], batch.context_in[0, j, shown_in], f"context {j + 1} in" if titles else None, "grey"
+            )
             _panel(axes[r, 3 + 2 * j], batch.context_out[0, j, c], f"context {j + 1} out" if titles else None, "grey")
         axes[r, 0].set_ylabel(name.replace("_", " "), fontsize=7)
     fig.tight_layout()

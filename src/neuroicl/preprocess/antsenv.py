@@ -28,7 +28,9 @@ def import_ants(threads: int, seed: int = 1) -> ModuleType:
     if "ants" in sys.modules:
         current = {key: os.environ.get(key) for key in wanted}
         if current != wanted:
-            raise RuntimeError(f"ants was imported with {current}; call import_ants({threads}) before any other import of ants")
+            raise RuntimeError(
+                f"ants was imported with {current}; call import_ants({threads}) before any other import of ants"
+            )
         return sys.modules["ants"]
     os.environ.update(wanted)
     import ants

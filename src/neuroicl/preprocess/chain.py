@@ -110,11 +110,18 @@ class Preprocessed:
 
 
 def preprocess_subject(
-    ants, subject: SubjectImages, template: Template, settings: PreprocessSettings, strip_native: NativeStripper | None = None
+    ants,
+    subject: SubjectImages,
+    template: Template,
+    settings: PreprocessSettings,
+    strip_native: NativeStripper | None = None,
 ) -> Preprocessed:
     """Run the chain on one subject (images already read, validated and reoriented)."""
     if settings.registration_modality not in subject.data:
-        raise ValueError(f"{subject.subject}: no {settings.registration_modality} image to register with (has {sorted(subject.data)})")
+        raise ValueError(
+            f"{subject.subject}: no {settings.registration_modality} image to register with (has "
+            f"{sorted(subject.data)})"
+        )
     seconds: dict[str, float] = {}
     clock = time.perf_counter()
 
@@ -131,10 +138,14 @@ def preprocess_subject(
             raise ValueError("preprocess.skullstrip is 'deepbet' but no native stripper was given")
         native_mask = strip_native(moving, subject.affine)
         if not native_mask.any():
-            raise ValueError(f"{subject.subject}: the skull stripper found no brain in the {settings.registration_modality} image")
+            raise ValueError(
+                f"{subject.subject}: the skull stripper found no brain in the {settings.registration_modality} image"
+            )
         moving = moving * native_mask
     lap("skullstrip")
-    native_to_mni = register_to_template(ants, moving, subject.affine, template.t1, template.affine, template.mask, settings.registration)
+    native_to_mni = register_to_template(
+        ants, moving, subject.affine, template.t1, template.affine, template.mask, settings.registration
+    )
     lap("register")
     on_grid = {m: resample(data, subject.affine, native_to_mni, settings.grid) for m, data in subject.data.items()}
     if native_mask is None:

@@ -61,7 +61,9 @@ def _import_deepbet() -> ModuleType:
         import deepbet
         import deepbet.utils
     except ImportError as error:
-        raise ImportError(f"deepbet skull stripping needs the deepbet package: {_INSTALL} (its weights ship in the wheel)") from error
+        raise ImportError(
+            f"deepbet skull stripping needs the deepbet package: {_INSTALL} (its weights ship in the wheel)"
+        ) from error
     return deepbet
 
 
@@ -83,7 +85,9 @@ def weight_paths() -> dict[str, Path]:
             raise FileNotFoundError(f"deepbet weight file {path} is missing; {reinstall}")
         digest = hashlib.sha256(path.read_bytes()).hexdigest()
         if digest != expected:
-            raise ValueError(f"deepbet weight file {path} has sha256 {digest}, not that of deepbet {DEEPBET_VERSION}; {reinstall}")
+            raise ValueError(
+                f"deepbet weight file {path} has sha256 {digest}, not that of deepbet {DEEPBET_VERSION}; {reinstall}"
+            )
         paths[name] = path
     return paths
 
@@ -95,7 +99,9 @@ def _extractor(device: str) -> BrainExtraction:
     paths = weight_paths()
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=r".*torch\.jit\.load.*deprecated", category=DeprecationWarning)
-        bet = deepbet.BrainExtraction(no_gpu=True, model_path=str(paths["model"]), bbox_model_path=str(paths["bbox_model"]))
+        bet = deepbet.BrainExtraction(
+            no_gpu=True, model_path=str(paths["model"]), bbox_model_path=str(paths["bbox_model"])
+        )
     bet.model.to(device)
     bet.bbox_model.to(device)
     return bet
@@ -111,7 +117,9 @@ def as_volume(image: ImageLike | np.ndarray, affine: np.ndarray | None = None) -
             the affine is not an invertible 4×4 matrix.
     """
     if affine is not None and not isinstance(image, np.ndarray):
-        raise ValueError(f"affine is only for an array image; a {type(image).__name__} carries its own — drop the affine argument")
+        raise ValueError(
+            f"affine is only for an array image; a {type(image).__name__} carries its own — drop the affine argument"
+        )
     if isinstance(image, nib.spatialimages.SpatialImage):
         data, affine = np.asanyarray(image.dataobj), image.affine
     elif isinstance(image, tuple) and len(image) == 2:
@@ -119,10 +127,15 @@ def as_volume(image: ImageLike | np.ndarray, affine: np.ndarray | None = None) -
     elif isinstance(image, np.ndarray) and affine is not None:
         data = image
     else:
-        raise TypeError(f"image must be a nibabel image, an (array, affine) pair, or an array with affine=, got {type(image).__name__}")
+        raise TypeError(
+            "image must be a nibabel image, an (array, affine) pair, or an array with affine=, got "
+            f"{type(image).__name__}"
+        )
     data, affine = np.asarray(data, dtype=np.float32), np.asarray(affine, dtype=np.float64)
     if data.ndim != 3:
-        raise ValueError(f"image must be one 3D volume [X, Y, Z], got shape {data.shape}; pass a single volume, e.g. data[..., 0]")
+        raise ValueError(
+            f"image must be one 3D volume [X, Y, Z], got shape {data.shape}; pass a single volume, e.g. data[..., 0]"
+        )
     if min(data.shape) < 2:
         raise ValueError(f"image must have at least 2 voxels along each axis, got shape {data.shape}")
     if not np.isfinite(data).all():
@@ -144,7 +157,9 @@ def _check_threshold(threshold: float) -> None:
         raise ValueError(f"threshold must be a number in (0, 1), got {threshold!r}; deepbet's default is 0.5")
 
 
-def deepbet_probability(image: ImageLike | np.ndarray, affine: np.ndarray | None = None, *, threads: int = 2, device: str = "cpu") -> np.ndarray:
+def deepbet_probability(
+    image: ImageLike | np.ndarray, affine: np.ndarray | None = None, *, threads: int = 2, device: str = "cpu"
+) -> np.ndarray:
     """deepbet's brain probability ``[X, Y, Z]`` (float32 in [0, 1]) on the input grid, before thresholding.
 
     Zero outside deepbet's bounding box. Deterministic for a given ``threads`` and device; uses no RNG.
@@ -166,7 +181,9 @@ def deepbet_probability(image: ImageLike | np.ndarray, affine: np.ndarray | None
         try:
             probability = bet.run_model(canonical)
         except AssertionError as error:  # deepbet asserts when its box net finds no head
-            raise ValueError(f"deepbet found no brain-like foreground in the image ({error}); is it a T1w head scan?") from error
+            raise ValueError(
+                f"deepbet found no brain-like foreground in the image ({error}); is it a T1w head scan?"
+            ) from error
         finally:
             torch.set_num_threads(previous)
     back = nib.orientations.ornt_transform(_RAS, orientation)
@@ -185,13 +202,20 @@ def postprocess(probability: np.ndarray, threshold: float = 0.5) -> np.ndarray:
 
     mask = np.asarray(probability) > threshold
     if not mask.any():
-        raise ValueError(f"deepbet found no voxel above threshold {threshold}; lower the threshold or check the image is a T1w head")
+        raise ValueError(
+            f"deepbet found no voxel above threshold {threshold}; lower the threshold or check the image is a T1w head"
+        )
     mask = deepbet.utils.keep_largest_connected_component(mask)
     return fill_voids.fill(mask, in_place=True).astype(bool, copy=False)
 
 
 def deepbet_mask(
-    image: ImageLike | np.ndarray, affine: np.ndarray | None = None, *, threads: int = 2, threshold: float = 0.5, device: str = "cpu"
+    image: ImageLike | np.ndarray,
+    affine: np.ndarray | None = None,
+    *,
+    threads: int = 2,
+    threshold: float = 0.5,
+    device: str = "cpu",
 ) -> np.ndarray:
     """Brain mask of a T1w head with deepbet: bool ``[X, Y, Z]`` on the input grid.
 

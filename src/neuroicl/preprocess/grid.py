@@ -10,8 +10,6 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
-AXES = {"sagittal": 0, "coronal": 1, "axial": 2}
-
 
 @dataclass(frozen=True)
 class ModelGrid:
@@ -23,7 +21,9 @@ class ModelGrid:
 
     def __post_init__(self) -> None:
         if len(self.shape) != 3 or min(self.shape) < 1 or self.spacing_mm <= 0:
-            raise ValueError(f"preprocess.grid: shape {self.shape} must be 3 positive ints and spacing_mm {self.spacing_mm} > 0")
+            raise ValueError(
+                f"preprocess.grid: shape {self.shape} must be 3 positive ints and spacing_mm {self.spacing_mm} > 0"
+            )
 
     @property
     def affine(self) -> np.ndarray:
@@ -32,7 +32,9 @@ class ModelGrid:
         return affine
 
 
-def resample(data: np.ndarray, affine: np.ndarray, native_to_mni: np.ndarray, grid: ModelGrid, order: int = 1) -> np.ndarray:
+def resample(
+    data: np.ndarray, affine: np.ndarray, native_to_mni: np.ndarray, grid: ModelGrid, order: int = 1
+) -> np.ndarray:
     """Resample ``data [X, Y, Z]`` (voxel→world ``affine``) onto the grid through ``native_to_mni``.
 
     order 1 (linear) for images, 0 (nearest) for labels and masks; outside the image is 0.

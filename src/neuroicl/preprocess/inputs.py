@@ -34,7 +34,9 @@ def read_volume(subject: str, path: str, dtype: type = np.float32) -> nib.Nifti1
         image = nib.load(path)
         data = np.asarray(image.dataobj, dtype=dtype)
     except Exception as error:  # nibabel raises many types for broken files
-        raise InputError(f"{subject}: cannot read {path} ({type(error).__name__}: {error}); is the file truncated or corrupt?") from error
+        raise InputError(
+            f"{subject}: cannot read {path} ({type(error).__name__}: {error}); is the file truncated or corrupt?"
+        ) from error
     if data.ndim != 3:
         raise InputError(f"{subject}: {path} has shape {data.shape}; a 3D image is expected")
     if min(data.shape) < 2:

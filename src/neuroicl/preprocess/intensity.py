@@ -21,7 +21,9 @@ class N4Settings:
     spline_distance_mm: float = 100.0
 
 
-def n4(ants, image: np.ndarray, mask: np.ndarray, affine: np.ndarray, settings: N4Settings) -> tuple[np.ndarray, np.ndarray]:
+def n4(
+    ants, image: np.ndarray, mask: np.ndarray, affine: np.ndarray, settings: N4Settings
+) -> tuple[np.ndarray, np.ndarray]:
     """Bias-correct ``image [X, Y, Z]`` within ``mask``; returns (corrected, bias field)."""
     if not mask.any():
         raise ValueError("N4: the brain mask is empty")
@@ -37,7 +39,9 @@ def n4(ants, image: np.ndarray, mask: np.ndarray, affine: np.ndarray, settings: 
     return (image / field).astype(np.float32), field
 
 
-def normalize(image: np.ndarray, mask: np.ndarray, method: str = "percentile", percentiles: tuple[float, float] = (0.5, 99.5)) -> np.ndarray:
+def normalize(
+    image: np.ndarray, mask: np.ndarray, method: str = "percentile", percentiles: tuple[float, float] = (0.5, 99.5)
+) -> np.ndarray:
     """Normalize within the brain: robust percentiles → [0, 1] (clipped), or z-score (ISTN)."""
     if method not in NORMALIZATIONS:
         raise ValueError(f"preprocess.normalization {method!r} must be one of {NORMALIZATIONS}")

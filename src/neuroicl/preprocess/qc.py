@@ -7,11 +7,10 @@ import json
 
 import nibabel as nib
 import numpy as np
-import neuroicl.plots  # noqa: F401  (selects the agg backend)
-from matplotlib import pyplot as plt
 from matplotlib.figure import Figure
 
-from neuroicl.metrics import dice
+from neuroicl.core.figures import plt
+from neuroicl.core.metrics import dice
 from neuroicl.preprocess.chain import Preprocessed, Template
 from neuroicl.preprocess.grid import ModelGrid, resample
 from neuroicl.preprocess.register import affine_error_mm
@@ -34,9 +33,15 @@ def truth_metrics(result: Preprocessed, truth: dict[str, str], grid: ModelGrid) 
     mean, worst = affine_error_mm(result.native_to_mni, pose, points)
     true_mask = resample(native_mask.astype(np.uint8), mask_image.affine, result.native_to_mni, grid, order=0) > 0
     bias_image = nib.load(truth["bias"])
-    true_bias = resample(np.asarray(bias_image.dataobj, dtype=np.float32), bias_image.affine, result.native_to_mni, grid)
+    true_bias = resample(
+        np.asarray(bias_image.dataobj, dtype=np.float32), bias_image.affine, result.native_to_mni, grid
+    )
     inside = true_mask & result.mask & (true_bias > 0)
-    metrics = {"registration_mean_mm": mean, "registration_max_mm": worst, "skullstrip_dice": dice(result.mask, true_mask)}
+    metrics = {
+        "registration_mean_mm": mean,
+        "registration_max_mm": worst,
+        "skullstrip_dice": dice(result.mask, true_mask),
+    }
     for modality, field in result.bias.items():
         metrics[f"bias_corr_{modality}"] = float(np.corrcoef(np.log(field[inside]), np.log(true_bias[inside]))[0, 1])
     return metrics
@@ -68,7 +73,9 @@ def qc_figure(result: Preprocessed, template: Template, modality: str, title: st
     (yellow) and the estimated brain mask contour (red)."""
     fig, axes = plt.subplots(1, 3, figsize=(9, 3.4))
     outline = template.t1_on_grid > 0
-    for ax, image, tpl, mask in zip(axes, _planes(result.images[modality]), _planes(outline), _planes(result.mask), strict=True):
+    for ax, image, tpl, mask in zip(
+        axes, _planes(result.images[modality]), _planes(outline), _planes(result.mask), strict=True
+    ):
         ax.imshow(image, cmap="gray", vmin=0, vmax=1)
         ax.contour(tpl, levels=[0.5], colors="yellow", linewidths=0.7)
         ax.contour(mask, levels=[0.5], colors="red", linewidths=0.7)

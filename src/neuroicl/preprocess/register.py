@@ -28,10 +28,11 @@ class RegistrationSettings:
     """How the affine is estimated (config ``preprocess.registration``).
 
     transform: ANTsPy ``type_of_transform``, or RigidAffine: a coarse rigid stage, then Affine from it
-    (a single Affine stage can settle in a wrong pitch; docs/preprocessing.md); iterations/shrink_factors/smoothing_sigmas: the affine
-    schedule per level (None keeps ANTsPy's default for ``transform``); sampling_rate: fraction of
-    voxels sampled by the metric; mask_dilation_mm: dilation of the template brain mask (None: no
-    mask, the metric sees the whole template box).
+    (a single Affine stage can settle in a wrong pitch; docs/preprocessing.md);
+    iterations/shrink_factors/smoothing_sigmas: the affine schedule per level (None keeps ANTsPy's
+    default for ``transform``); sampling_rate: fraction of voxels sampled by the metric;
+    mask_dilation_mm: dilation of the template brain mask (None: no mask, the metric sees the whole
+    template box).
     """
 
     transform: str = "Affine"
@@ -46,7 +47,9 @@ class RegistrationSettings:
             raise ValueError(f"preprocess.registration.transform {self.transform!r} must be one of {TRANSFORMS}")
         schedule = [s for s in (self.iterations, self.shrink_factors, self.smoothing_sigmas) if s is not None]
         if len({len(s) for s in schedule}) > 1:
-            raise ValueError("preprocess.registration: iterations, shrink_factors and smoothing_sigmas need equal lengths")
+            raise ValueError(
+                "preprocess.registration: iterations, shrink_factors and smoothing_sigmas need equal lengths"
+            )
         if not 0 < self.sampling_rate <= 1:
             raise ValueError(f"preprocess.registration.sampling_rate must be in (0, 1], got {self.sampling_rate}")
 
@@ -93,8 +96,13 @@ def dilated_mask(mask: np.ndarray, affine: np.ndarray, millimetres: float) -> np
 
 
 def register_to_template(
-    ants, moving: np.ndarray, moving_affine: np.ndarray, template: np.ndarray, template_affine: np.ndarray,
-    template_mask: np.ndarray, settings: RegistrationSettings,
+    ants,
+    moving: np.ndarray,
+    moving_affine: np.ndarray,
+    template: np.ndarray,
+    template_affine: np.ndarray,
+    template_mask: np.ndarray,
+    settings: RegistrationSettings,
 ) -> np.ndarray:
     """Estimate the native→MNI affine (4×4, RAS mm) of a whole-head T1w ``moving [X, Y, Z]``."""
     fixed = to_ants(ants, template, template_affine)
@@ -107,13 +115,24 @@ def register_to_template(
         initial = None
         if settings.transform == "RigidAffine":
             rigid = ants.registration(
-                fixed, image, type_of_transform="Rigid", mask=mask, mask_all_stages=mask is not None, outprefix=str(Path(folder) / "r"),
-                aff_iterations=RIGID_ITERATIONS, aff_random_sampling_rate=settings.sampling_rate,
+                fixed,
+                image,
+                type_of_transform="Rigid",
+                mask=mask,
+                mask_all_stages=mask is not None,
+                outprefix=str(Path(folder) / "r"),
+                aff_iterations=RIGID_ITERATIONS,
+                aff_random_sampling_rate=settings.sampling_rate,
             )
             initial = rigid["fwdtransforms"][0]
         result = ants.registration(
-            fixed, image, mask=mask, mask_all_stages=mask is not None, initial_transform=initial,
-            outprefix=str(Path(folder) / "x"), **settings.ants_kwargs(),
+            fixed,
+            image,
+            mask=mask,
+            mask_all_stages=mask is not None,
+            initial_transform=initial,
+            outprefix=str(Path(folder) / "x"),
+            **settings.ants_kwargs(),
         )
         transform = ants.read_transform(result["fwdtransforms"][0])
         mni_to_native = ants_affine_to_ras(np.asarray(transform.parameters), np.asarray(transform.fixed_parameters))

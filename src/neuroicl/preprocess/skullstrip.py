@@ -9,7 +9,6 @@ docs/preprocessing.md compares both against the cohort's true masks.
 
 from __future__ import annotations
 
-
 METHODS = ("atlas", "deepbet")
 
 

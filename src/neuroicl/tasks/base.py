@@ -27,6 +27,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from neuroicl.plan.families import family_of
+
 #: Tensors of a set of items (see :class:`Task`): ``images [N, 3, H, W]`` input modalities,
 #: ``channels [N, 3]`` bool used channels, ``target [N, H, W]`` separate target modality (zeros if
 #: none), ``labels [N, H, W]`` long, ``brain [N, H, W]`` bool, ``head [N]`` bool (images show a head).
@@ -48,7 +50,8 @@ class Task(ABC):
 
     Attributes:
         name: key in config (``tasks.weights``, ``tasks.settings``) and in every results table.
-        family: objective family (:data:`neuroicl.models.losses.TASK_FAMILIES`) and metric.
+        family: objective and metric family, set by :func:`register` from
+            :data:`neuroicl.plan.families.TASK_FAMILY` (its one owner).
         output: ``mask``, ``image`` or ``aligned`` (module docstring).
         needs_labels: the dataset must have label maps.
         min_modalities: modalities a slice needs (2 for transfer: one in, one out).
@@ -146,22 +149,12 @@ TASKS: dict[str, type[Task]] = {}
 
 
 def register(cls: type[Task]) -> type[Task]:
-    """Class decorator adding a task to :data:`TASKS` under its ``name``."""
+    """Class decorator adding a task to :data:`TASKS` under its ``name``, with its family
+    (:func:`neuroicl.plan.families.family_of`: a task missing there is an error)."""
+    cls.family = family_of(cls.name)
     if cls.output not in OUTPUTS:
         raise ValueError(f"task {cls.name!r}: output must be one of {OUTPUTS}, got {cls.output!r}")
     if cls.name in TASKS:
         raise ValueError(f"task {cls.name!r} is registered twice")
     TASKS[cls.name] = cls
     return cls
-
-
-def build_tasks(settings: dict[str, dict[str, Any]] | None = None, names: list[str] | None = None) -> dict[str, Task]:
-    """Instantiate tasks by name (default all registered) with their ``tasks.settings`` entries."""
-    from neuroicl.tasks import catalog  # noqa: F401  (registers the tasks)
-
-    settings = settings or {}
-    names = list(TASKS) if names is None else names
-    unknown = sorted((set(names) | set(settings)) - set(TASKS))
-    if unknown:
-        raise ValueError(f"unknown tasks {unknown}; valid: {sorted(TASKS)}")
-    return {name: TASKS[name](settings.get(name)) for name in names}

@@ -7,6 +7,7 @@ Each is one small class; see :mod:`neuroicl.tasks.base` for the contract. Settin
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -14,6 +15,7 @@ from torch import Tensor
 
 from neuroicl.tasks.base import (
     N_LABELS,
+    TASKS,
     Items,
     Params,
     Task,
@@ -79,7 +81,7 @@ class _ClassTask(Task):
         """(episode, class) pairs of the chosen classes."""
         pairs = [(i, c) for i, chosen in enumerate(choices) for c in chosen]
         return {"episode": np.array([i for i, _ in pairs], dtype=np.int64),
-                "class": np.array([c for _, c in pairs], dtype=np.int64)}  # fmt: skip
+                "class": np.array([c for _, c in pairs], dtype=np.int64)}
 
     def choice_params(self, arrays: dict[str, Tensor], n: int, device: torch.device) -> Params:
         """``classes [n, N_LABELS]`` bool: True where the episode's target joins the class."""
@@ -92,7 +94,7 @@ class _ClassTask(Task):
 class Segmentation(_ClassTask):
     """Binary segmentation of a random union of classes (supplement G)."""
 
-    name, family, output = "segmentation", "segmentation", "mask"
+    name, output = "segmentation", "mask"
     shared_modalities = True
 
     def apply(self, items: Items, params: Params) -> tuple[Tensor, Tensor, Tensor]:
@@ -106,7 +108,7 @@ class Masking(_ClassTask):
     The supplement names the task without describing it; this is our reading of it.
     """
 
-    name, family, output = "masking", "reconstruction", "aligned"
+    name, output = "masking", "aligned"
 
     def apply(self, items: Items, params: Params) -> tuple[Tensor, Tensor, Tensor]:
         keep = _selected(items, params["classes"])[:, None]
@@ -117,7 +119,7 @@ class Masking(_ClassTask):
 class ModalityTransfer(Task):
     """Predict a separate real modality of the same slice from 1–3 others (supplement G)."""
 
-    name, family, output = "modality_transfer", "transfer", "image"
+    name, output = "modality_transfer", "image"
     min_modalities, separate_target, shared_modalities = 2, True, True
 
     def apply(self, items: Items, params: Params) -> tuple[Tensor, Tensor, Tensor]:
@@ -138,7 +140,7 @@ class SyntheticSettings:
 class SyntheticTransfer(Task):
     """Training only (Table 7): predict a synthetic modality drawn from the label map (SyntheticModality)."""
 
-    name, family, output = "synthetic_transfer", "transfer", "image"
+    name, output = "synthetic_transfer", "image"
     needs_labels = True
     Settings = SyntheticSettings
 
@@ -160,7 +162,7 @@ class SyntheticTransfer(Task):
 class SkullStripping(Task):
     """Head image in, brain mask out (supplement G)."""
 
-    name, family, output = "skull_stripping", "skull_strip", "mask"
+    name, output = "skull_stripping", "mask"
     brain_only = False
 
     def apply(self, items: Items, params: Params) -> tuple[Tensor, Tensor, Tensor]:
@@ -183,7 +185,7 @@ class ResolutionSettings:
 class SuperResolution(Task):
     """Downsample by a random factor and interpolate back to the grid; predict the original."""
 
-    name, family, output = "super_resolution", "reconstruction", "aligned"
+    name, output = "super_resolution", "aligned"
     Settings = ResolutionSettings
 
     def sample(self, n: int, generator: torch.Generator) -> Params:
@@ -220,7 +222,7 @@ class MotionSettings:
 class MotionReconstruction(Task):
     """Remove k-space motion artefacts (TorchIO's motion model, 2-D)."""
 
-    name, family, output = "motion", "reconstruction", "aligned"
+    name, output = "motion", "aligned"
     Settings = MotionSettings
 
     def sample(self, n: int, generator: torch.Generator) -> Params:
@@ -263,7 +265,7 @@ class UndersamplingSettings:
 class UndersamplingReconstruction(Task):
     """Reconstruct from k-space with columns left out (random or equispaced, fully sampled centre)."""
 
-    name, family, output = "undersampling", "reconstruction", "aligned"
+    name, output = "undersampling", "aligned"
     Settings = UndersamplingSettings
 
     def sample(self, n: int, generator: torch.Generator) -> Params:
@@ -307,7 +309,7 @@ class DenoisingSettings:
 class Denoising(Task):
     """Remove Gaussian/Rician noise and a smooth multiplicative bias field (TorchIO's polynomial model)."""
 
-    name, family, output = "denoising", "reconstruction", "aligned"
+    name, output = "denoising", "aligned"
     Settings = DenoisingSettings
 
     def sample(self, n: int, generator: torch.Generator) -> Params:
@@ -350,7 +352,7 @@ class InpaintingSettings:
 class Inpainting(Task):
     """Fill holes cut by a Perlin-noise mask; the mask is an extra input channel (supplement G)."""
 
-    name, family, output = "inpainting", "reconstruction", "aligned"
+    name, output = "inpainting", "aligned"
     max_inputs = 2
     Settings = InpaintingSettings
 
@@ -370,3 +372,13 @@ class Inpainting(Task):
         mask_channel = (torch.arange(3, device=images.device)[None] == slot[:, None])[:, :, None, None]
         x = torch.where(mask_channel, hole.expand_as(images), images * (1 - hole))
         return x, images, channels
+
+
+def build_tasks(settings: dict[str, dict[str, Any]] | None = None, names: list[str] | None = None) -> dict[str, Task]:
+    """Instantiate tasks by name (default every task of this catalogue) with their ``tasks.settings`` entries."""
+    settings = settings or {}
+    names = list(TASKS) if names is None else names
+    unknown = sorted((set(names) | set(settings)) - set(TASKS))
+    if unknown:
+        raise ValueError(f"unknown tasks {unknown}; valid: {sorted(TASKS)}")
+    return {name: TASKS[name](settings.get(name)) for name in names}

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from neuroicl.preprocess.slices import SliceStore
+from neuroicl.data.slice_store import SliceStore
 from neuroicl.tasks.augment import AUGMENTATIONS, AugmentationTree, Node
 from neuroicl.tasks.pool import Pool
 from neuroicl.tasks.setup import TaskSetup, build

@@ -1,20 +1,20 @@
 """The slices one dataset offers to task synthesis, as tensors on the synthesis device.
 
-A pool holds the rows of a :class:`~neuroicl.preprocess.slices.SliceStore` that belong to a set of
+A pool holds the rows of a :class:`~neuroicl.data.slice_store.SliceStore` that belong to a set of
 subjects (a split), so that training never sees a test subject and evaluation contexts come from
 the training subjects only.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
 from torch import Tensor
 
 from neuroicl.data.labels import HEAD_MIN
-from neuroicl.preprocess.slices import SliceStore
+from neuroicl.data.slice_store import SliceStore
 
 
 @dataclass(frozen=True)
@@ -51,6 +51,10 @@ class Pool:
     @property
     def has_labels(self) -> bool:
         return bool(self.classes)
+
+    def without_labels(self) -> Pool:
+        """The same slices with every label map zeroed (images and brain masks only)."""
+        return replace(self, labels=torch.zeros_like(self.labels), classes=[])
 
     @classmethod
     def from_store(cls, name: str, store: SliceStore, subjects: list[str], device: torch.device | str = "cpu") -> Pool:

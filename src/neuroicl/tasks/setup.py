@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from neuroicl.preprocess.grid import AXES
+from neuroicl.plan.slicing import axis_index
 from neuroicl.tasks.augment import AugmentationTree
-from neuroicl.tasks.base import Task, build_tasks
+from neuroicl.tasks.base import Task
+from neuroicl.tasks.catalog import build_tasks
 from neuroicl.tasks.episodes import ContextSettings, EpisodeSampler
 from neuroicl.tasks.ops.spatial import LEFT_RIGHT_DIM
 from neuroicl.tasks.pool import Pool
@@ -16,12 +17,10 @@ from neuroicl.tasks.pool import Pool
 def flip_dim(slice_axis: str) -> int | None:
     """The image axis of a slice that runs left–right: H (2) for coronal and axial slices, none for sagittal.
 
-    Slices are ``[H, W]`` along the two remaining RAS axes in order (:mod:`neuroicl.preprocess.slices`),
+    Slices are ``[H, W]`` along the two remaining RAS axes in order (:mod:`neuroicl.plan.slicing`),
     so x (left–right) is H whenever it remains.
     """
-    if slice_axis not in AXES:
-        raise ValueError(f"preprocess.slices.axis {slice_axis!r} must be one of {list(AXES)}")
-    return None if AXES[slice_axis] == 0 else LEFT_RIGHT_DIM
+    return None if axis_index(slice_axis) == 0 else LEFT_RIGHT_DIM
 
 
 @dataclass(frozen=True)
@@ -34,7 +33,9 @@ class TaskSetup:
     flip_dim: int | None
 
 
-def build(config: dict[str, Any], pools: list[Pool], slice_axis: str, weights: dict[str, float] | None = None) -> TaskSetup:
+def build(
+    config: dict[str, Any], pools: list[Pool], slice_axis: str, weights: dict[str, float] | None = None
+) -> TaskSetup:
     """From ``config`` (the ``tasks`` block); ``weights`` override ``tasks.weights`` (e.g. a held-out task at 0).
 
     Without a left–right image axis (sagittal slices), ``random_flip`` is omitted for every task.

@@ -9,7 +9,7 @@ No host round trips: every index the batch needs (which rows to gather, which it
 augmentation acts on, the tasks' discrete choices) is worked out on the host from the episode plans
 first (:func:`plan`), packed into one integer buffer and copied to the device in one non-blocking
 transfer (:func:`upload`); the device work after it never reads a value back to the host
-(checked by :class:`neuroicl.training.host_sync.HostSyncGuard`), so on a GPU the host can plan
+(checked by :class:`tests.helpers.host_sync.HostSyncGuard`), so on a GPU the host can plan
 the next step while the device still computes this one.
 """
 
@@ -21,15 +21,12 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from neuroicl.models.losses import TASK_FAMILIES
+from neuroicl.plan.families import FAMILIES
 from neuroicl.tasks.augment import Augmentation, AugmentationTree
 from neuroicl.tasks.base import Items, Params, Task
 from neuroicl.tasks.episodes import Episode
 from neuroicl.tasks.ops.spatial import LEFT_RIGHT_DIM
 from neuroicl.tasks.pool import Pool
-
-#: Order of the task families in :attr:`Batch.family_ids`.
-FAMILIES: tuple[str, ...] = tuple(TASK_FAMILIES)
 
 
 @dataclass(frozen=True)
@@ -101,7 +98,7 @@ def plan(
             f"gather.{p}.image_items": chosen[item], f"gather.{p}.image_channels": channel,
             f"gather.{p}.image_sources": mine[item] * m + inputs[chosen][item, channel],
             f"gather.{p}.target_items": chosen[has], f"gather.{p}.target_sources": mine[has] * m + out[chosen][has],
-        }  # fmt: skip
+        }
     arrays["channels"] = inputs >= 0
     arrays["brain_only"] = np.array([tasks[e.task].brain_only for e in episodes for _ in e.rows])
     for name in sorted({e.task for e in episodes}):

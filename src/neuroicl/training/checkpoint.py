@@ -22,7 +22,7 @@ from typing import Any
 
 import torch
 
-from neuroicl.io import atomic_path
+from neuroicl.core.io import atomic_path
 
 _NAME = re.compile(r"step-(\d{8})\.pt")
 

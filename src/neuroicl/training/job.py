@@ -1,8 +1,8 @@
 """One training job (rule ``train``): open the datasets, fit the run, write its log CSV and model file.
 
 The same body runs in the Snakemake job itself (one process) or in each DDP worker that
-:func:`launch_job` starts (:mod:`neuroicl.training.distributed`); a :class:`TrainJob` is everything
-it needs, and is written to a JSON spec file for the workers.
+:func:`neuroicl.training.distributed.launch_job` starts; a :class:`TrainJob` is everything it needs,
+and is written to a JSON spec file for the workers.
 
 Example:
     >>> job = TrainJob.read("results/train/neuralizer-seen/.spec-123.json")
@@ -16,18 +16,19 @@ import logging
 import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import pandas as pd
 import torch
 
+from neuroicl.core.io import atomic_path
 from neuroicl.data.sources import open_datasets
-from neuroicl.io import atomic_path
 from neuroicl.models.base import TrainablePredictor
-from neuroicl.runs import Run
+from neuroicl.models.model_file import save_networks
+from neuroicl.plan.runs import Run
 from neuroicl.training.checkpoint import file_stamp
-from neuroicl.training.distributed import World, launch
-from neuroicl.training.runner import fit, save_networks
+from neuroicl.training.runner import fit
+from neuroicl.training.world import World
 
 _log = logging.getLogger(__name__)
 
@@ -37,7 +38,7 @@ class TrainJob:
     """What one training job reads and writes (the rule's params, inputs and outputs).
 
     Attributes:
-        run: the run (:meth:`neuroicl.runs.Run.to_dict`).
+        run: the run (:meth:`neuroicl.plan.runs.Run.to_dict`).
         config: the config parts the run reads (``tasks``, ``training``, ``evaluation``, ``models``, ``preprocess``).
         datasets: dataset names, in config order.
         index: each dataset's slice-store ``index.tsv``, in that order.
@@ -93,23 +94,6 @@ def run_job(job: TrainJob, world: World | None = None) -> dict[str, TrainablePre
     if world.rank == 0:
         with atomic_path(job.log) as temporary:
             pd.DataFrame(rows).to_csv(temporary, index=False, float_format="%.6g")
-        save_networks(job.model, run, job.config["models"]["hyperparameters"][run.model], networks)
+        save_networks(job.model, run.name, run.model, job.config["models"]["hyperparameters"][run.model], networks)
         _log.info("done: %d log rows, final loss %.4f", len(rows), rows[-1]["loss"])
     return networks
-
-
-def launch_job(job: TrainJob, processes: int, log: IO[str]) -> None:
-    """Run the job in ``processes`` DDP workers: its spec goes to a hidden file beside the model file,
-    removed afterwards.
-
-    Args:
-        job: the job.
-        processes: workers, one per GPU of the job (> 1).
-        log: the rule's open log file (the workers write to it).
-    """
-    spec = Path(job.model).with_name(f".{Path(job.model).stem}.spec-{os.getpid()}.json")
-    job.write(spec)
-    try:
-        launch(spec, processes, log)
-    finally:
-        spec.unlink(missing_ok=True)

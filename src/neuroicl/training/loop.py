@@ -27,10 +27,11 @@ from tqdm.auto import tqdm
 
 from neuroicl.models.base import TrainablePredictor
 from neuroicl.models.losses import objective_for
+from neuroicl.plan.families import FAMILIES
 from neuroicl.tasks.episodes import Episode, stable_seed
-from neuroicl.tasks.synthesize import FAMILIES, Batch
+from neuroicl.tasks.synthesize import Batch
 from neuroicl.training.checkpoint import CheckpointStore
-from neuroicl.training.distributed import World, mean_over_ranks, replicate
+from neuroicl.training.world import World, mean_over_ranks, replicate
 
 _log = logging.getLogger(__name__)
 
@@ -210,11 +211,20 @@ def train(
             rate = len(losses) * settings.batch_size / max(now - clock, 1e-9)
             clock = now
             mean = float(mean_over_ranks(torch.stack(losses).mean(), world))  # the only host sync, once per log row
-            log.append({"step": done, "loss": mean, "lr": settings.lr_at(step), "samples_per_s": rate, "seconds": elapsed})
+            row = {"step": done, "loss": mean, "lr": settings.lr_at(step), "samples_per_s": rate, "seconds": elapsed}
+            log.append(row)
             bar.set_postfix(loss=f"{mean:.4f}")
             losses = []
         if world.rank == 0 and (done % settings.checkpoint_every == 0 or done == settings.steps):
-            store.save(done, {"step": done, "model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                              "log": log, "settings": asdict(settings)})
+            store.save(
+                done,
+                {
+                    "step": done,
+                    "model": model.state_dict(),
+                    "optimizer": optimizer.state_dict(),
+                    "log": log,
+                    "settings": asdict(settings),
+                },
+            )
     bar.close()
     return log

@@ -7,7 +7,7 @@ import pytest
 from neuroicl.datasets.adapters import adapt
 from neuroicl.datasets.adapters.common import natural_key
 from neuroicl.datasets.errors import AdapterError
-from neuroicl.datasets.layout import KINDS, REPORT, participant_ids, subject_paths
+from neuroicl.plan.layout import KINDS, REPORT, participant_ids, subject_paths
 
 
 def _files(folder):
@@ -18,8 +18,14 @@ def _files(folder):
 def test_exactly_the_layout_files_are_written(fabricated, tmp_path, kind):
     adapt(kind, fabricated.sources[kind], tmp_path / kind, 2)
     spec = KINDS[kind]
-    images = [path for participant in participant_ids(2) for path in subject_paths(str(tmp_path / kind), participant, spec.modalities, spec.labelled).values()]
-    expected = {"participants.tsv", "dataset_description.json", REPORT} | {str(path).removeprefix(f"{tmp_path / kind}/") for path in images}
+    images = [
+        path
+        for participant in participant_ids(2)
+        for path in subject_paths(str(tmp_path / kind), participant, spec.modalities, spec.labelled).values()
+    ]
+    expected = {"participants.tsv", "dataset_description.json", REPORT} | {
+        str(path).removeprefix(f"{tmp_path / kind}/") for path in images
+    }
     assert _files(tmp_path / kind) == sorted(expected)
     assert [path.name for path in tmp_path.iterdir()] == [kind]
 
@@ -59,7 +65,9 @@ def test_the_dataset_description_carries_licence_citation_and_source_urls(fabric
     description = json.loads((tmp_path / "msd" / "dataset_description.json").read_text())
     assert description["License"].startswith("CC BY-SA 4.0")
     assert "Medical Segmentation Decathlon" in description["HowToAcknowledge"]
-    assert description["SourceDatasets"] == [{"URL": "https://msd-for-monai.s3-us-west-2.amazonaws.com/Task01_BrainTumour.tar"}]
+    assert description["SourceDatasets"] == [
+        {"URL": "https://msd-for-monai.s3-us-west-2.amazonaws.com/Task01_BrainTumour.tar"}
+    ]
     assert description["DatasetType"] == "raw"
 
 
@@ -69,7 +77,11 @@ def test_the_dataset_description_carries_licence_citation_and_source_urls(fabric
         ("abide", {}, "unknown dataset kind 'abide'"),
         ("oasis1", {}, r"missing \['neurite_oasis'\]"),
         ("oasis1", {"neurite_oasis": "x", "ixi_t1": "y"}, r"unexpected \['ixi_t1'\]"),
-        ("oasis1", {"neurite_oasis": "/nowhere/neurite"}, "/nowhere/neurite does not exist; fetch the registry entry 'neurite_oasis' first"),
+        (
+            "oasis1",
+            {"neurite_oasis": "/nowhere/neurite"},
+            "/nowhere/neurite does not exist; fetch the registry entry 'neurite_oasis' first",
+        ),
     ],
 )
 def test_wrong_sources_are_named(tmp_path, kind, sources, message):

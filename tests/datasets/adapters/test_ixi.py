@@ -9,7 +9,7 @@ from neuroicl.datasets.adapters import adapt
 from neuroicl.datasets.adapters.common import Volume
 from neuroicl.datasets.adapters.ixi import field_coverage, read_demographics, resample_onto
 from neuroicl.datasets.errors import AdapterError
-from neuroicl.datasets.layout import KINDS, REPORT, subject_paths
+from neuroicl.plan.layout import KINDS, REPORT, subject_paths
 
 
 @pytest.fixture(scope="module")
@@ -85,7 +85,9 @@ def test_a_csv_export_of_the_spreadsheet_gives_the_same_demographics(fabricated,
 def test_a_spreadsheet_without_the_ixi_columns_names_the_file_and_the_columns(tmp_path):
     path = tmp_path / "IXI.csv"
     path.write_text("ID,SEX,AGE\n2,1,30\n")
-    with pytest.raises(AdapterError, match=r"IXI.csv: the IXI demographics need columns IXI_ID.*found \['ID', 'SEX', 'AGE'\]"):
+    with pytest.raises(
+        AdapterError, match=r"IXI.csv: the IXI demographics need columns IXI_ID.*found \['ID', 'SEX', 'AGE'\]"
+    ):
         read_demographics(path)
 
 
@@ -100,5 +102,7 @@ def test_resampling_onto_the_same_grid_changes_nothing_and_coverage_is_a_fractio
     volume = Volume(data, np.diag([2.0, 2.0, 2.0, 1.0]))
     np.testing.assert_array_equal(resample_onto(volume, volume).data, data)
     assert field_coverage(volume, volume) == 1.0
-    shifted = Volume(data, volume.affine + np.pad(np.full((3, 1), 3.0), ((0, 1), (3, 0))))  # 3 mm = 1.5 voxels along every axis
+    shifted = Volume(
+        data, volume.affine + np.pad(np.full((3, 1), 3.0), ((0, 1), (3, 0)))
+    )  # 3 mm = 1.5 voxels along every axis
     assert 0.0 < field_coverage(shifted, volume) < 1.0

@@ -9,7 +9,7 @@ import pytest
 from neuroicl.datasets.adapters import adapt
 from neuroicl.datasets.adapters.msd import read_channels
 from neuroicl.datasets.errors import AdapterError
-from neuroicl.datasets.layout import KINDS, subject_paths
+from neuroicl.plan.layout import KINDS, subject_paths
 
 MODALITIES = KINDS["msd_brain_tumour"].modalities
 
@@ -26,13 +26,20 @@ def test_valid_cases_are_kept_and_hidden_macos_files_ignored(fabricated, tmp_pat
         "BRATS_002": "BRATS_002.nii.gz has shape (10, 12, 10); a 4D image is expected",
         "BRATS_003": "BRATS_003.nii.gz has 3 channels; 4 (FLAIR, T1w, T1Gd, T2w) are expected",
     }
-    with pytest.raises(AdapterError, match=r"only 3 valid.*BRATS_011: BRATS_011.nii.gz: channel 2 \(T1Gd\) is all zero"):
+    with pytest.raises(
+        AdapterError, match=r"only 3 valid.*BRATS_011: BRATS_011.nii.gz: channel 2 \(T1Gd\) is all zero"
+    ):
         adapt("msd_brain_tumour", fabricated.sources["msd_brain_tumour"], tmp_path / "more", 4)
 
 
 def test_each_channel_becomes_its_modality_with_the_affine_kept(fabricated, tmp_path):
     adapt("msd_brain_tumour", fabricated.sources["msd_brain_tumour"], tmp_path / "msd", 1)
-    source = nib.load(fabricated.sources["msd_brain_tumour"]["msd_task01_brain_tumour"] / "Task01_BrainTumour" / "imagesTr" / "BRATS_001.nii.gz")
+    source = nib.load(
+        fabricated.sources["msd_brain_tumour"]["msd_task01_brain_tumour"]
+        / "Task01_BrainTumour"
+        / "imagesTr"
+        / "BRATS_001.nii.gz"
+    )
     data = source.get_fdata()
     for channel, (modality, image) in enumerate(_channels(tmp_path / "msd", "sub-0001").items()):
         assert modality == MODALITIES[channel]
@@ -58,7 +65,14 @@ def test_the_real_channel_order_is_read(fabricated):
     assert read_channels(path) == ("FLAIR", "T1w", "T1Gd", "T2w")
 
 
-@pytest.mark.parametrize("modality", [{"0": "FLAIR", "1": "T1w", "2": "t1gd"}, {"0": "FLAIR", "1": "T1w", "2": "CT", "3": "T2w"}, {"1": "FLAIR", "2": "T1w", "3": "t1gd", "4": "T2w"}])
+@pytest.mark.parametrize(
+    "modality",
+    [
+        {"0": "FLAIR", "1": "T1w", "2": "t1gd"},
+        {"0": "FLAIR", "1": "T1w", "2": "CT", "3": "T2w"},
+        {"1": "FLAIR", "2": "T1w", "3": "t1gd", "4": "T2w"},
+    ],
+)
 def test_an_unexpected_modality_map_is_an_error(tmp_path, modality):
     path = tmp_path / "dataset.json"
     path.write_text(json.dumps({"modality": modality}))

@@ -9,7 +9,7 @@ from neuroicl.data.labels import BY_NAME, HEAD_MIN
 from neuroicl.datasets.adapters import adapt
 from neuroicl.datasets.adapters.oasis import label_lookup, project_label, read_colour_table
 from neuroicl.datasets.errors import AdapterError
-from neuroicl.datasets.layout import REPORT, subject_paths
+from neuroicl.plan.layout import REPORT, subject_paths
 
 EVALUATION_CLASSES = ("Cerebral-Cortex", "Lateral-Ventricle", "Thalamus", "Hippocampus")
 
@@ -54,10 +54,20 @@ def test_the_image_is_the_raw_t1w_and_the_labels_use_project_ids(adapted, fabric
 
 @pytest.mark.parametrize(
     ("name", "label"),
-    [("Left-Cerebral-Cortex", "Left-Cerebral-Cortex"), ("Right-Lateral-Ventricle", "Right-Lateral-Ventricle"),
-     ("Left-Thalamus-Proper", "Left-Thalamus"), ("Right-Thalamus", "Right-Thalamus"), ("Left-Hippocampus", "Left-Hippocampus"),
-     ("Right-Accumbens-area", "Right-Accumbens"), ("Left-VentralDC", "Left-Ventral-DC"), ("Right-vessel", "Right-Cerebral-White-Matter"),
-     ("Left-choroid-plexus", "Left-Lateral-Ventricle"), ("Brain-Stem", "Brain-Stem"), ("3rd-Ventricle", "3rd-Ventricle"), ("CSF", "CSF")],
+    [
+        ("Left-Cerebral-Cortex", "Left-Cerebral-Cortex"),
+        ("Right-Lateral-Ventricle", "Right-Lateral-Ventricle"),
+        ("Left-Thalamus-Proper", "Left-Thalamus"),
+        ("Right-Thalamus", "Right-Thalamus"),
+        ("Left-Hippocampus", "Left-Hippocampus"),
+        ("Right-Accumbens-area", "Right-Accumbens"),
+        ("Left-VentralDC", "Left-Ventral-DC"),
+        ("Right-vessel", "Right-Cerebral-White-Matter"),
+        ("Left-choroid-plexus", "Left-Lateral-Ventricle"),
+        ("Brain-Stem", "Brain-Stem"),
+        ("3rd-Ventricle", "3rd-Ventricle"),
+        ("CSF", "CSF"),
+    ],
 )
 def test_freesurfer_names_map_to_project_labels(name, label):
     assert project_label(name) == BY_NAME[label].index

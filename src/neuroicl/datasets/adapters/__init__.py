@@ -1,4 +1,4 @@
-"""Adapters from each real dataset's own layout to the common raw layout (:mod:`neuroicl.datasets.layout`).
+"""Adapters from each real dataset's own layout to the common raw layout (:mod:`neuroicl.plan.layout`).
 
 Entry point: :func:`adapt`. One module per kind: :mod:`.ixi`, :mod:`.oasis`, :mod:`.msd`; the shared
 writer is :mod:`.common`.
@@ -13,8 +13,8 @@ from pathlib import Path
 from neuroicl.datasets.adapters import ixi, msd, oasis
 from neuroicl.datasets.adapters.common import AdapterResult, Candidate, build
 from neuroicl.datasets.errors import AdapterError
-from neuroicl.datasets.layout import KINDS
 from neuroicl.datasets.registry import Archive, load_registry
+from neuroicl.plan.layout import KINDS
 
 ADAPTERS: dict[str, tuple[str, Callable[[dict[str, Path]], Iterator[Candidate]]]] = {
     "ixi": (ixi.NAME, ixi.candidates),
@@ -36,11 +36,11 @@ def adapt(
     Writes ``participants.tsv`` (participant_id, site, age, sex, source_id; ``n/a`` where unknown),
     ``dataset_description.json``, ``adapter_report.tsv`` (source_id, status kept/skipped, reason)
     and, for the first ``n_subjects`` valid subjects in source-id order numbered ``sub-0001``…, the
-    files of :func:`neuroicl.datasets.layout.subject_paths`. Everything is written to a hidden
+    files of :func:`neuroicl.plan.layout.subject_paths`. Everything is written to a hidden
     sibling folder first and replaces ``out_root`` at the end; on any error nothing is written.
 
     Args:
-        kind: a key of :data:`neuroicl.datasets.layout.KINDS` (``ixi``, ``oasis1``, ``msd_brain_tumour``).
+        kind: a key of :data:`neuroicl.plan.layout.KINDS` (``ixi``, ``oasis1``, ``msd_brain_tumour``).
         sources: registry entry → the path :func:`neuroicl.datasets.download.fetch` returned for it;
             exactly the entries of ``KINDS[kind].archives``.
         out_root: the dataset folder (``resources/<dataset>``); owned by the adapter and replaced whole —
@@ -72,7 +72,9 @@ def adapt(
         )
     for name, path in paths.items():
         if not path.exists():
-            raise AdapterError(f"{kind}: source {name} = {path} does not exist; fetch the registry entry {name!r} first")
+            raise AdapterError(
+                f"{kind}: source {name} = {path} does not exist; fetch the registry entry {name!r} first"
+            )
     name, candidates = ADAPTERS[kind]
     return build(kind, candidates(paths), out_root, n_subjects, _description(kind, name, registry_path))
 
@@ -83,7 +85,12 @@ def _description(kind: str, name: str, registry_path: str | os.PathLike | None) 
         "Name": name,
         "BIDSVersion": "1.9.0",
         "DatasetType": "raw",
-        "GeneratedBy": [{"Name": "neuroicl", "Description": f"neuroicl.datasets.adapters ({kind}) from registry entries {', '.join(archives)}"}],
+        "GeneratedBy": [
+            {
+                "Name": "neuroicl",
+                "Description": f"neuroicl.datasets.adapters ({kind}) from registry entries {', '.join(archives)}",
+            }
+        ],
     }
     if registry_path is not None:
         registry = load_registry(registry_path)

@@ -2,8 +2,8 @@
 
 An adapter yields :class:`Candidate` s in source-id order; loading one returns a :class:`Subject`
 or raises :class:`Skip` with the reason. :func:`build` keeps the first ``n_subjects`` valid ones,
-numbers them ``sub-0001``… (:func:`neuroicl.datasets.layout.participant_ids`), and writes the layout
-of :mod:`neuroicl.datasets.layout` into a hidden sibling folder that replaces ``out_root`` only when
+numbers them ``sub-0001``… (:func:`neuroicl.plan.layout.participant_ids`), and writes the layout
+of :mod:`neuroicl.plan.layout` into a hidden sibling folder that replaces ``out_root`` only when
 everything is written — a failed adapter leaves nothing half-written.
 
 Shapes: images and label maps are ``[X, Y, Z]`` with a ``[4, 4]`` voxel→world (mm) affine.
@@ -23,9 +23,9 @@ import nibabel as nib
 import numpy as np
 import pandas as pd
 
+from neuroicl.core.io import write_json, write_nifti, write_tsv
 from neuroicl.datasets.errors import AdapterError
-from neuroicl.datasets.layout import KINDS, REPORT, participant_ids, subject_paths
-from neuroicl.io import write_json, write_nifti, write_tsv
+from neuroicl.plan.layout import KINDS, REPORT, participant_ids, subject_paths
 
 NA = "n/a"
 log = logging.getLogger(__name__)
@@ -46,7 +46,10 @@ class Volume:
         return self.data.shape[:3] == other.data.shape[:3] and np.allclose(self.affine, other.affine, atol=1e-3)
 
     def describe(self) -> str:
-        sizes, origin = np.round(nib.affines.voxel_sizes(self.affine), 3).tolist(), np.round(self.affine[:3, 3], 2).tolist()
+        sizes, origin = (
+            np.round(nib.affines.voxel_sizes(self.affine), 3).tolist(),
+            np.round(self.affine[:3, 3], 2).tolist(),
+        )
         return f"shape {self.data.shape}, voxel size {sizes} mm, origin {origin} mm"
 
 
@@ -100,7 +103,9 @@ def load_volume(path: Path, ndim: int = 3) -> Volume:
     return Volume(data, np.asarray(image.affine, dtype=np.float64))
 
 
-def build(kind: str, candidates: Iterable[Candidate], out_root: str | os.PathLike, n_subjects: int, description: dict) -> AdapterResult:
+def build(
+    kind: str, candidates: Iterable[Candidate], out_root: str | os.PathLike, n_subjects: int, description: dict
+) -> AdapterResult:
     """Write the first ``n_subjects`` valid candidates of a ``kind`` dataset to ``out_root``.
 
     Raises:
@@ -114,7 +119,8 @@ def build(kind: str, candidates: Iterable[Candidate], out_root: str | os.PathLik
     foreign = _foreign_files(out_root)
     if foreign:
         raise AdapterError(
-            f"{kind}: {out_root} holds files an adapter did not write ({', '.join(map(str, foreign[:5]))}); refusing to "
+            f"{kind}: {out_root} holds files an adapter did not write ({', '.join(map(str, foreign[:5]))}); refusing "
+            "to "
             "replace it. Give the dataset another name or move those files away."
         )
     for pattern in (f".{out_root.name}.adapt-*", f".{out_root.name}.old-*"):  # leftovers of a killed run
@@ -144,10 +150,14 @@ def build(kind: str, candidates: Iterable[Candidate], out_root: str | os.PathLik
         if len(kept) < n_subjects:
             listed = "; ".join(f"{source}: {reason}" for source, reason in skipped[:10]) or "none"
             raise AdapterError(
-                f"{kind}: only {len(kept)} valid subjects found, {n_subjects} requested ({len(skipped)} skipped — {listed}). "
+                f"{kind}: only {len(kept)} valid subjects found, {n_subjects} requested ({len(skipped)} skipped — "
+                f"{listed}). "
                 "Lower the number of subjects for this dataset in the config, or check the downloaded files."
             )
-        write_tsv(temporary / "participants.tsv", pd.DataFrame(participants, columns=["participant_id", "site", "age", "sex", "source_id"]))
+        write_tsv(
+            temporary / "participants.tsv",
+            pd.DataFrame(participants, columns=["participant_id", "site", "age", "sex", "source_id"]),
+        )
         write_tsv(temporary / REPORT, pd.DataFrame(report, columns=["source_id", "status", "reason"]))
         write_json(temporary / "dataset_description.json", description)
         _publish(temporary, out_root)
@@ -160,7 +170,10 @@ def _check(kind: str, subject: Subject) -> None:
     """Guard the contract: the kind's modalities, a label map iff labelled, one grid for all."""
     spec = KINDS[kind]
     if tuple(subject.images) != spec.modalities or (subject.dseg is not None) != spec.labelled:
-        raise AdapterError(f"{kind} adapter returned {list(subject.images)} (labels: {subject.dseg is not None}); the kind needs {list(spec.modalities)} (labels: {spec.labelled})")
+        raise AdapterError(
+            f"{kind} adapter returned {list(subject.images)} (labels: {subject.dseg is not None}); the kind needs "
+            f"{list(spec.modalities)} (labels: {spec.labelled})"
+        )
     volumes = {**subject.images, **({"dseg": subject.dseg} if subject.dseg is not None else {})}
     first_name, first = next(iter(volumes.items()))
     for name, volume in volumes.items():
@@ -195,7 +208,9 @@ def _foreign_files(out_root: Path) -> list[Path]:
     foreign = []
     for path in sorted(out_root.rglob("*")):
         parts = path.relative_to(out_root).parts
-        if path.is_file() and not (parts[0] in ours or parts[0].startswith("sub-") or parts[:2] == ("derivatives", "labels")):
+        if path.is_file() and not (
+            parts[0] in ours or parts[0].startswith("sub-") or parts[:2] == ("derivatives", "labels")
+        ):
             foreign.append(path)
     return foreign
 

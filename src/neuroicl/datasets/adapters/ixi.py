@@ -62,7 +62,9 @@ def read_demographics(path: Path) -> dict[str, Demographics]:
     table = _read_table(path)
     sex_column = next((column for column in table.columns if str(column).upper().startswith("SEX_ID")), None)
     if "IXI_ID" not in table.columns or "AGE" not in table.columns or sex_column is None:
-        raise AdapterError(f"{path}: the IXI demographics need columns IXI_ID, SEX_ID (1=m, 2=f) and AGE; found {list(table.columns)}")
+        raise AdapterError(
+            f"{path}: the IXI demographics need columns IXI_ID, SEX_ID (1=m, 2=f) and AGE; found {list(table.columns)}"
+        )
     ids = pd.to_numeric(table["IXI_ID"], errors="coerce")
     ages, sexes = pd.to_numeric(table["AGE"], errors="coerce"), pd.to_numeric(table[sex_column], errors="coerce")
     result = {}
@@ -77,7 +79,9 @@ def read_demographics(path: Path) -> dict[str, Demographics]:
             elif len(values) > 1:
                 notes.append(f"conflicting {what} values {values} in {path.name}")
         result[f"IXI{int(ixi_id):03d}"] = Demographics(
-            age_values[0] if len(age_values) == 1 else None, sex_values[0] if len(sex_values) == 1 else None, tuple(notes)
+            age_values[0] if len(age_values) == 1 else None,
+            sex_values[0] if len(sex_values) == 1 else None,
+            tuple(notes),
         )
     return result
 
@@ -86,7 +90,13 @@ def resample_onto(source: Volume, target: Volume) -> Volume:
     """``source`` resampled (linear, 0 outside) onto ``target``'s grid through both header affines."""
     voxel_map = np.linalg.inv(source.affine) @ target.affine
     data = ndimage.affine_transform(
-        source.data.astype(np.float32), voxel_map[:3, :3], voxel_map[:3, 3], output_shape=target.data.shape, order=1, mode="constant", cval=0.0
+        source.data.astype(np.float32),
+        voxel_map[:3, :3],
+        voxel_map[:3, 3],
+        output_shape=target.data.shape,
+        order=1,
+        mode="constant",
+        cval=0.0,
     )
     if np.issubdtype(source.data.dtype, np.integer):
         info = np.iinfo(source.data.dtype)
@@ -113,10 +123,15 @@ def _index(folder: Path, modality: str, entry: str) -> dict[str, Path]:
             log.warning("ixi: ignoring %s (not an IXI file name)", path)
             continue
         if match[1] in found:
-            raise AdapterError(f"ixi: {match[1]} has two {modality} images, {found[match[1]]} and {path}; remove one and rerun")
+            raise AdapterError(
+                f"ixi: {match[1]} has two {modality} images, {found[match[1]]} and {path}; remove one and rerun"
+            )
         found[match[1]] = path
     if not found:
-        raise AdapterError(f"ixi: no IXI*-{modality}.nii.gz files under {folder}; is it the unpacked IXI-{modality}.tar (registry entry {entry})?")
+        raise AdapterError(
+            f"ixi: no IXI*-{modality}.nii.gz files under {folder}; is it the unpacked IXI-{modality}.tar (registry "
+            f"entry {entry})?"
+        )
     return found
 
 
@@ -129,12 +144,17 @@ def _load(source_id: str, paths: dict[str, Path | None], demographics: Demograph
         raise Skip(f"file names disagree on the site: {sorted(path.name for path in paths.values())}")
     t1, t2, pd_ = (load_volume(paths[modality]) for modality in MODALITIES)
     if not t2.same_grid(pd_):
-        raise Skip(f"T2 ({t2.describe()}) and PD ({pd_.describe()}) are not on one grid, although IXI acquires them together")
+        raise Skip(
+            f"T2 ({t2.describe()}) and PD ({pd_.describe()}) are not on one grid, although IXI acquires them together"
+        )
     notes = []
     if not t2.same_grid(t1):
         coverage = field_coverage(t2, t1)
         if coverage < MIN_COVERAGE:
-            raise Skip(f"T2/PD cover {coverage:.0%} of the T1 field of view (at least {MIN_COVERAGE:.0%} needed); are the header affines wrong?")
+            raise Skip(
+                f"T2/PD cover {coverage:.0%} of the T1 field of view (at least {MIN_COVERAGE:.0%} needed); are the "
+                "header affines wrong?"
+            )
         t2, pd_ = resample_onto(t2, t1), resample_onto(pd_, t1)
         notes.append(f"T2w and PDw resampled onto the T1w grid by header affines (coverage {coverage:.0%})")
     if demographics is None:
@@ -153,5 +173,8 @@ def _read_table(path: Path) -> pd.DataFrame:
         if suffix in (".csv", ".tsv"):
             return pd.read_csv(path, sep="\t" if suffix == ".tsv" else ",")
     except Exception as error:  # calamine and pandas raise many types for broken files
-        raise AdapterError(f"{path}: cannot read the IXI demographics ({type(error).__name__}: {error}); delete it and rerun to download it again") from error
+        raise AdapterError(
+            f"{path}: cannot read the IXI demographics ({type(error).__name__}: {error}); delete it and rerun to "
+            "download it again"
+        ) from error
     raise AdapterError(f"{path}: the IXI demographics must be IXI.xls or a .csv/.tsv export of its sheet 'Table'")

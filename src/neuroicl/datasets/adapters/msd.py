@@ -24,7 +24,7 @@ import numpy as np
 
 from neuroicl.datasets.adapters.common import Candidate, Skip, Subject, Volume, load_volume, natural_key
 from neuroicl.datasets.errors import AdapterError
-from neuroicl.datasets.layout import KINDS
+from neuroicl.plan.layout import KINDS
 
 NAME = "Medical Segmentation Decathlon Task01 BrainTumour, adapted by neuroicl"
 TASK = "Task01_BrainTumour"
@@ -52,11 +52,15 @@ def read_channels(path: Path) -> tuple[str, ...]:
     try:
         modality = json.loads(path.read_text())["modality"]
     except (OSError, ValueError, KeyError, TypeError) as error:
-        raise AdapterError(f"msd_brain_tumour: cannot read the 'modality' map of {path} ({type(error).__name__}: {error})") from error
+        raise AdapterError(
+            f"msd_brain_tumour: cannot read the 'modality' map of {path} ({type(error).__name__}: {error})"
+        ) from error
     try:
         order = sorted((int(channel), str(name)) for channel, name in modality.items())
     except (AttributeError, ValueError) as error:
-        raise AdapterError(f"msd_brain_tumour: {path} 'modality' must map channel numbers to names, got {modality!r}") from error
+        raise AdapterError(
+            f"msd_brain_tumour: {path} 'modality' must map channel numbers to names, got {modality!r}"
+        ) from error
     names = [MODALITY_NAMES.get(name.lower()) for _, name in order]
     channels_ok = [channel for channel, _ in order] == list(range(len(order)))
     if not channels_ok or None in names or sorted(names) != sorted(KINDS["msd_brain_tumour"].modalities):
@@ -70,16 +74,25 @@ def read_channels(path: Path) -> tuple[str, ...]:
 def _task_root(source: Path) -> Path:
     if (source / "dataset.json").is_file():
         return source
-    roots = [path for path in source.glob(f"*{TASK}*") if path.is_dir() and (path / "dataset.json").is_file() and not path.name.startswith(".")]
+    roots = [
+        path
+        for path in source.glob(f"*{TASK}*")
+        if path.is_dir() and (path / "dataset.json").is_file() and not path.name.startswith(".")
+    ]
     if len(roots) != 1:
-        raise AdapterError(f"msd_brain_tumour: expected one {TASK}/dataset.json under {source}, found {len(roots)}; is it the unpacked {TASK}.tar?")
+        raise AdapterError(
+            f"msd_brain_tumour: expected one {TASK}/dataset.json under {source}, found {len(roots)}; is it the "
+            f"unpacked {TASK}.tar?"
+        )
     return roots[0]
 
 
 def _load(path: Path, channels: tuple[str, ...]) -> Subject:
     volume = load_volume(path, ndim=4)
     if volume.data.shape[3] != len(channels):
-        raise Skip(f"{path.name} has {volume.data.shape[3]} channels; {len(channels)} ({', '.join(channels)}) are expected")
+        raise Skip(
+            f"{path.name} has {volume.data.shape[3]} channels; {len(channels)} ({', '.join(channels)}) are expected"
+        )
     images = {}
     for channel, modality in enumerate(channels):
         data = np.ascontiguousarray(volume.data[..., channel])

@@ -78,7 +78,10 @@ def candidates(sources: dict[str, Path]) -> Iterator[Candidate]:
 def read_colour_table(path: Path) -> dict[int, str]:
     """``id → name`` from a FreeSurfer colour table (``id name r g b a`` per line, ``#`` comments)."""
     if not path.is_file():
-        raise AdapterError(f"oasis1: {path} does not exist; the neurite-oasis archive has it at its top level — is the download complete?")
+        raise AdapterError(
+            f"oasis1: {path} does not exist; the neurite-oasis archive has it at its top level — is the download "
+            "complete?"
+        )
     table = {}
     for number, line in enumerate(path.read_text().splitlines(), start=1):
         fields = line.split("#", 1)[0].split()
@@ -112,7 +115,8 @@ def project_label(name: str) -> int:
         return BY_NAME[FREESURFER_TO_PROJECT[lower]].index
     raise AdapterError(
         f"oasis1: label {name!r} of {COLOUR_TABLE} has no project label; add it to "
-        "neuroicl.datasets.adapters.oasis.FREESURFER_TO_PROJECT (and to neuroicl.data.labels.LABELS if it is a new class)"
+        "neuroicl.datasets.adapters.oasis.FREESURFER_TO_PROJECT (and to neuroicl.data.labels.LABELS if it is a new "
+        "class)"
     )
 
 
@@ -121,7 +125,9 @@ def _subject_folders(root: Path) -> list[Path]:
         folders = [path for path in base.iterdir() if path.is_dir() and SUBJECT_FOLDER.match(path.name)]
         if folders:
             return folders
-    raise AdapterError(f"oasis1: no OASIS_OAS1_*_MR* subject folders in {root}; is it the unpacked neurite-oasis.v1.0.tar?")
+    raise AdapterError(
+        f"oasis1: no OASIS_OAS1_*_MR* subject folders in {root}; is it the unpacked neurite-oasis.v1.0.tar?"
+    )
 
 
 def _load(folder: Path, lookup: np.ndarray) -> Subject:

@@ -103,7 +103,9 @@ def synthetic_image(labels: Tensor, brain: Tensor, mean: Tensor, std: Tensor, no
     return torch.where(brain, value.reshape(labels.shape).clamp(0, 1), torch.zeros_like(noise))
 
 
-def apply_synthetic_modality(images: Tensor, synthetic: Tensor, brain: Tensor, channel: Tensor, skull: Tensor) -> Tensor:
+def apply_synthetic_modality(
+    images: Tensor, synthetic: Tensor, brain: Tensor, channel: Tensor, skull: Tensor
+) -> Tensor:
     """Replace channel ``channel [N]`` (long) of ``images`` by ``synthetic [N, H, W]``.
 
     Where ``skull [N]`` is True the image has a head, and the synthetic brain is overlaid onto the

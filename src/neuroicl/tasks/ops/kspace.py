@@ -89,7 +89,7 @@ def sample_undersampling_mask(
     equispaced = _per_item(equispaced, "equispaced", n, device, torch.bool)
     require(acceleration >= 1, lambda: f"acceleration must be >= 1, got {acceleration.tolist()}")
     require((center_fraction >= 0) & (center_fraction <= 1),
-            lambda: f"center_fraction must be in [0, 1], got {center_fraction.tolist()}")  # fmt: skip
+            lambda: f"center_fraction must be in [0, 1], got {center_fraction.tolist()}")
 
     # draw everything for every item, whatever its mode, so that one item's draws do not depend on another's mode
     uniform = torch.rand(n, width, generator=generator, device=device, dtype=torch.float64)

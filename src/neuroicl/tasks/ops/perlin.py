@@ -80,7 +80,7 @@ def sample_perlin(
     cells = cells.to(device)
     largest = int(cells.max()) if max_cells is None else max_cells
     require((cells >= 1) & (cells <= largest),
-            lambda: f"cells must be >= 1 and <= max_cells ({largest}), got {cells.tolist()}")  # fmt: skip
+            lambda: f"cells must be >= 1 and <= max_cells ({largest}), got {cells.tolist()}")
     for octave in range(octaves):
         side = largest * 2**octave + 1
         angles = 2.0 * math.pi * torch.rand(n, side, side, device=device, generator=generator)

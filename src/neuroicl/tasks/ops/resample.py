@@ -50,7 +50,7 @@ def _check_factor(name: str, factor: Tensor, n: int) -> None:
     if factor.shape != (n,) or not factor.is_floating_point():
         raise ValueError(f"{name} must be a float tensor [N={n}], got {factor.dtype} {tuple(factor.shape)}")
     require(torch.isfinite(factor) & (factor >= 1),
-            lambda: f"{name} must be finite and >= 1, got values down to {factor.min().item()}")  # fmt: skip
+            lambda: f"{name} must be finite and >= 1, got values down to {factor.min().item()}")
 
 
 def degrade_resolution(images: Tensor, factor_h: Tensor, factor_w: Tensor) -> Tensor:

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from neuroicl.evaluation.cases import EvalSettings, cases_for
+from neuroicl.plan.cases import EvalSettings, cases_for
 
 SETTINGS = EvalSettings(
-    context_sizes=(1, 2, 4), repeats=2, labels={"cortex": (3, 4), "ventricle": (5, 6)}, transfer={"T1w": "T2w", "T2w": "T1w"}
+    context_sizes=(1, 2, 4),
+    repeats=2,
+    labels={"cortex": (3, 4), "ventricle": (5, 6)},
+    transfer={"T1w": "T2w", "T2w": "T1w"},
 )
 
 

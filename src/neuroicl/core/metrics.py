@@ -5,35 +5,22 @@ shape, over the channels an ``active`` mask ``[B, C]`` marks (a task may use few
 the network has), and return one value per sample, ``[B]``. They compute in float32 on the
 inputs' device, without autograd.
 
-Per task family: Dice for binary outputs (segmentation, skull stripping); PSNR, SSIM and MAE for
-intensity outputs (reconstruction, modality transfer). :data:`PRIMARY` names the metric that
-Table 4 and the figures show for each family.
+Which metrics each task family reports: :mod:`neuroicl.plan.families`; scoring a batch by family:
+:mod:`neuroicl.evaluation.scoring`.
 
 Example:
     >>> pred = torch.rand(2, 3, 16, 16)
     >>> active = torch.tensor([[True, False, False], [True, True, False]])
-    >>> sorted(score("transfer", pred, pred, active))
-    ['mae', 'psnr', 'ssim']
     >>> psnr(pred, pred, active)
     tensor([100., 100.])
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor
-
-#: The metric that Table 4 and the figures show for each task family.
-PRIMARY: dict[str, str] = {
-    "segmentation": "dice",
-    "skull_strip": "dice",
-    "reconstruction": "psnr",
-    "transfer": "psnr",
-}
 
 #: Floor of the MSE in :func:`psnr`, so identical images give a finite value (100 dB at data range 1).
 MSE_FLOOR = 1e-10
@@ -170,22 +157,3 @@ def ssim(pred: Tensor, target: Tensor, active: Tensor, data_range: float = 1.0, 
     c2 = (SSIM_K2 * data_range) ** 2
     ssim_map = ((2 * ux * uy + c1) * (2 * vxy + c2)) / ((ux * ux + uy * uy + c1) * (vx + vy + c2))
     return _active_mean(ssim_map.flatten(2).mean(dim=2), active)
-
-
-_FAMILY_METRICS: dict[str, dict[str, Callable[[Tensor, Tensor, Tensor], Tensor]]] = {
-    "segmentation": {"dice": dice_score},
-    "skull_strip": {"dice": dice_score},
-    "reconstruction": {"psnr": psnr, "ssim": ssim, "mae": mae},
-    "transfer": {"psnr": psnr, "ssim": ssim, "mae": mae},
-}
-
-
-def score(family: str, pred: Tensor, target: Tensor, active: Tensor) -> dict[str, Tensor]:
-    """The metrics evaluation reports for task ``family``, each ``[B]``, with default settings.
-
-    Dice for ``"segmentation"`` and ``"skull_strip"``; PSNR, SSIM and MAE for ``"reconstruction"``
-    and ``"transfer"``. ``pred`` and ``target`` are ``[B, C, H, W]``, ``active`` ``[B, C]``.
-    """
-    if family not in _FAMILY_METRICS:
-        raise ValueError(f"unknown task family {family!r}; valid: {sorted(_FAMILY_METRICS)}")
-    return {name: metric(pred, target, active) for name, metric in _FAMILY_METRICS[family].items()}

@@ -43,7 +43,11 @@ class EvalSettings:
     min_label_pixels: int = 10
 
     def __post_init__(self) -> None:
-        if not self.context_sizes or min(self.context_sizes) < 1 or list(self.context_sizes) != sorted(set(self.context_sizes)):
+        if (
+            not self.context_sizes
+            or min(self.context_sizes) < 1
+            or list(self.context_sizes) != sorted(set(self.context_sizes))
+        ):
             raise ValueError(f"evaluation.context_sizes must be increasing integers >= 1, got {self.context_sizes}")
         for key in ("repeats", "batch_size", "min_label_pixels"):
             if getattr(self, key) < 1:

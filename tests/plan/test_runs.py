@@ -7,7 +7,8 @@ import copy
 import pytest
 import yaml
 
-from neuroicl.runs import IMAGE_TASKS, by_name, catalogue, subject_counts
+from neuroicl.plan.families import outputs_image
+from neuroicl.plan.runs import by_name, catalogue, subject_counts
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +55,9 @@ def test_task_specific_runs(config):
     floor = by_name(runs, "context_mean")
     assert not floor.trained and floor.in_context
     identity = by_name(runs, "identity")
-    assert set(identity.eval_tasks) == set(IMAGE_TASKS) and not identity.in_context
+    assert set(identity.eval_tasks) == {t for t in config["tasks"]["evaluated"] if outputs_image(t)}
+    assert identity.eval_tasks == ("modality_transfer", "super_resolution", "motion", "undersampling", "denoising",
+                                   "inpainting") and not identity.in_context
 
 
 def test_unknown_run_lists_the_valid_ones(config):

@@ -41,13 +41,13 @@ READS = frozenset({
     "aten._local_scalar_dense", "aten.item", "aten.is_nonzero", "aten.equal", "aten.nonzero", "aten.nonzero_numpy",
     "aten.masked_select", "aten._unique", "aten._unique2", "aten.unique_dim", "aten.unique_consecutive",
     "aten.bincount", "aten.allclose", "aten.tolist",
-})  # fmt: skip
+})
 
 #: (function, file) whose reads are allowed: asynchronous on CUDA, or only ever called on CPU tensors.
 ALLOWED_READERS = frozenset({
     ("require", "neuroicl/tasks/ops/checks.py"),
     ("_used_planes_on_cpu", "neuroicl/tasks/ops/kspace.py"),
-})  # fmt: skip
+})
 
 
 def _storage_key(tensor: Tensor) -> int | None:

@@ -5,14 +5,31 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from neuroicl.evaluation.cases import EvalSettings
-from neuroicl.runs import Run
-from neuroicl.summary import BENCH_HINT, comparable_throughput, dry_run_summary, estimate, eval_targets, load_throughput
+from neuroicl.plan.cases import EvalSettings
+from neuroicl.plan.runs import Run
+from neuroicl.plan.summary import (
+    BENCH_HINT,
+    comparable_throughput,
+    dry_run_summary,
+    estimate,
+    eval_targets,
+    load_throughput,
+)
 
 SETTINGS = EvalSettings(context_sizes=(1, 3), repeats=2, labels={"a": (1,), "b": (2,)}, transfer={"T1w": "T2w"})
-SEEN = Run("neuralizer-seen", "neuralizer", "Neuralizer-seen", ("denoising",), {"denoising": 1.0}, steps=100, batch_size=36)
-SEG = Run("unet-segmentation-all", "unet", "U-Net", ("segmentation",), {"segmentation": 1.0}, steps=10, batch_size=36,
-          per_label=True)
+SEEN = Run(
+    "neuralizer-seen", "neuralizer", "Neuralizer-seen", ("denoising",), {"denoising": 1.0}, steps=100, batch_size=36
+)
+SEG = Run(
+    "unet-segmentation-all",
+    "unet",
+    "U-Net",
+    ("segmentation",),
+    {"segmentation": 1.0},
+    steps=10,
+    batch_size=36,
+    per_label=True,
+)
 FLOOR = Run("context_mean", "context_mean", "Floor", ("denoising",))
 
 
@@ -39,8 +56,9 @@ def test_evaluation_scales_with_targets_and_context_sizes():
 
 
 def test_unmeasured_models_are_reported_as_such_and_parameter_free_ones_not_counted():
-    text = dry_run_summary([SEEN, SEG, FLOOR], _throughput(neuralizer=2.0, unet=None), {"denoising": 4, "segmentation": 4},
-                           SETTINGS, 1.0)
+    text = dry_run_summary(
+        [SEEN, SEG, FLOOR], _throughput(neuralizer=2.0, unet=None), {"denoising": 4, "segmentation": 4}, SETTINGS, 1.0
+    )
     assert BENCH_HINT in text and "incomplete" in text
     assert "parameter-free" in text
     unet_line = next(line for line in text.splitlines() if line.startswith("train") and " unet " in line)
@@ -60,10 +78,13 @@ def test_committed_throughput_file_is_valid(root):
     assert {"neuralizer", "unet", "universeg"} <= set(table)
 
 
-@pytest.mark.parametrize("entry, message", [
-    ({"samples_per_s": 1.0}, "lacks"),
-    ({"samples_per_s": -1.0, "device": "d", "command": "c", "measured": "m"}, "positive"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "entry, message",
+    [
+        ({"samples_per_s": 1.0}, "lacks"),
+        ({"samples_per_s": -1.0, "device": "d", "command": "c", "measured": "m"}, "positive"),
+    ],
+)
 def test_a_bad_throughput_entry_names_the_model(tmp_path, entry, message):
     path = tmp_path / "throughput.yaml"
     path.write_text(yaml.safe_dump({"unet": entry}))
@@ -74,7 +95,10 @@ def test_a_bad_throughput_entry_names_the_model(tmp_path, entry, message):
 def test_a_rate_measured_at_another_size_or_width_is_not_used(root):
     config = yaml.safe_load((root / "config" / "config.yaml").read_text())  # the demo: 48 x 48 slices, 16 channels
     entry = {"device": "GPU", "command": "bench", "measured": "2026-01-01", "samples_per_s": 300.0}
-    table = {"neuralizer": {**entry, "image_size": 192, "channels": 64}, "unet": {**entry, "image_size": 48, "channels": 16}}
+    table = {
+        "neuralizer": {**entry, "image_size": 192, "channels": 64},
+        "unet": {**entry, "image_size": 48, "channels": 16},
+    }
     out = comparable_throughput(table, config)
     assert out["neuralizer"]["samples_per_s"] is None
     assert "192x192, 64 channels" in out["neuralizer"]["note"] and "48x48, 16 channels" in out["neuralizer"]["note"]

@@ -10,8 +10,8 @@ from neuroicl.models.factory import build_model
 from neuroicl.tasks.ops.checks import require
 from neuroicl.tasks.setup import build
 from neuroicl.tasks.synthesize import synthesize
-from neuroicl.training.host_sync import HostSyncGuard
 from neuroicl.training.loop import batch_loss
+from tests.helpers.host_sync import HostSyncGuard
 
 
 @pytest.fixture
@@ -76,7 +76,7 @@ def test_a_cuda_training_step_does_not_synchronise(make_pool, task_config):
     device = torch.device("cuda")
     pool = make_pool()
     pool = dataclasses.replace(pool, images=pool.images.to(device), labels=pool.labels.to(device),
-                               brain=pool.brain.to(device))  # fmt: skip
+                               brain=pool.brain.to(device))
     setup = build(task_config, [pool], "coronal")
     model = build_model("neuralizer", channels=8, levels=2, generator=torch.Generator().manual_seed(0), device=device)
     optimizer = torch.optim.AdamW(model.parameters())

@@ -5,9 +5,10 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from neuroicl.data.cohort import CohortSpec, sample_participants
-from neuroicl.data.sources import datasets_from_config, planned_split_sizes
-from neuroicl.splits import make_splits
+from neuroicl.data.cohort import sample_participants
+from neuroicl.data.splits import make_splits
+from neuroicl.plan.cohort import CohortSpec
+from neuroicl.plan.datasets import datasets_from_config, planned_split_sizes
 
 SPLITS = {"seed": 0, "fractions": {"train": 0.7, "val": 0.1, "test": 0.2}}
 
@@ -28,8 +29,9 @@ def test_the_embedded_cohort_keeps_its_ids_and_truth(test_config):
     assert {"mask", "bias", "pose", "dseg"} <= set(spec.subject_paths("resources/embedded", "sub-001", cohort))
 
 
-def test_planned_split_of_the_cohort_is_the_split_the_pipeline_makes(test_config):
-    cohort = CohortSpec.from_config(test_config["cohort"])
+@pytest.mark.parametrize("n_subjects", [1, 3, 7, 12])
+def test_planned_split_of_the_cohort_is_the_split_the_pipeline_makes(test_config, n_subjects):
+    cohort = CohortSpec.from_config({**test_config["cohort"], "n_subjects": n_subjects})
     (spec,) = datasets_from_config(test_config, cohort)
     made = make_splits(sample_participants(cohort), test_config["splits"]["fractions"], test_config["splits"]["seed"])
     assert planned_split_sizes(spec, test_config["splits"], cohort) == {part: len(ids) for part, ids in made.items()}
@@ -48,7 +50,7 @@ def test_planned_split_of_a_real_dataset_is_within_one_subject_per_site_and_part
     ([{"name": "a", "kind": "ixi", "n_subjects": 5}, {"name": "a", "kind": "oasis1", "n_subjects": 5}], "unique"),
     ([{"name": "a", "kind": "nope", "n_subjects": 5}], "kind 'nope'"),
     ([{"name": "e", "kind": "embedded"}], "no `cohort:` block"),
-])  # fmt: skip
+])
 def test_bad_dataset_lists_are_errors_naming_the_problem(datasets, message):
     with pytest.raises(ValueError, match=message):
         datasets_from_config({"datasets": datasets})

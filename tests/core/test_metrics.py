@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from neuroicl.metrics import PRIMARY, dice, dice_score, mae, psnr, score, ssim
+from neuroicl.core.metrics import dice, dice_score, mae, psnr, ssim
 
 
 def _pair(seed: int, shape: tuple[int, ...] = (1, 1, 24, 19)) -> tuple[torch.Tensor, torch.Tensor]:
@@ -140,22 +140,6 @@ def test_no_autograd_graph() -> None:
     target = torch.zeros(1, 1, 8, 8)
     active = _all_active(pred)
     assert not any(metric(pred, target, active).requires_grad for metric in (dice_score, psnr, mae, ssim))
-
-
-@pytest.mark.parametrize("family", sorted(PRIMARY))
-def test_score_keys_per_family(family: str) -> None:
-    pred, target = _pair(8, shape=(2, 1, 8, 8))
-    scores = score(family, pred, target, _all_active(pred))
-    expected = {"dice"} if family in ("segmentation", "skull_strip") else {"psnr", "ssim", "mae"}
-    assert set(scores) == expected
-    assert PRIMARY[family] in scores
-    assert all(value.shape == (2,) for value in scores.values())
-
-
-def test_score_unknown_family() -> None:
-    pred = torch.zeros(1, 1, 8, 8)
-    with pytest.raises(ValueError, match="unknown task family 'denoise'.*reconstruction"):
-        score("denoise", pred, pred, _all_active(pred))
 
 
 def test_pred_target_shape_mismatch() -> None:

@@ -3,13 +3,15 @@ import json
 import pandas as pd
 import pytest
 
-from neuroicl.splits import check_disjoint, make_splits, read_splits
+from neuroicl.data.splits import check_disjoint, make_splits, read_splits
 
 FRACTIONS = {"train": 0.5, "val": 0.125, "test": 0.375}
 
 
 def _participants(n=24, sites=("siteA", "siteB", "siteC")):
-    return pd.DataFrame({"participant_id": [f"sub-{i + 1:03d}" for i in range(n)], "site": [sites[i % len(sites)] for i in range(n)]})
+    return pd.DataFrame(
+        {"participant_id": [f"sub-{i + 1:03d}" for i in range(n)], "site": [sites[i % len(sites)] for i in range(n)]}
+    )
 
 
 def test_splits_are_deterministic_disjoint_and_complete():
@@ -23,7 +25,11 @@ def test_splits_are_stratified_by_site():
     table = _participants().set_index("participant_id")
     splits = make_splits(_participants(), FRACTIONS, 0)
     for part, expected in (("train", 4), ("val", 1), ("test", 3)):
-        assert table.loc[splits[part], "site"].value_counts().to_dict() == {"siteA": expected, "siteB": expected, "siteC": expected}
+        assert table.loc[splits[part], "site"].value_counts().to_dict() == {
+            "siteA": expected,
+            "siteB": expected,
+            "siteC": expected,
+        }
 
 
 def test_splits_do_not_depend_on_row_order():

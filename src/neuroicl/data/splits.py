@@ -12,25 +12,23 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-PARTS = ("train", "val", "test")
+from neuroicl.plan.splits import PARTS, check_fractions, part_sizes
 
 
 def make_splits(participants: pd.DataFrame, fractions: dict[str, float], seed: int) -> dict[str, list[str]]:
     """Split subjects per site: sorted IDs, shuffled by a generator seeded with (seed, site index).
 
-    Each site contributes round(fraction × n) subjects to val and test (at least one each when the
-    site has ≥ 3 subjects); the rest train.
+    Each site's part sizes are :func:`neuroicl.plan.splits.part_sizes` (round(fraction × n) to val and
+    test, at least one each when the site has ≥ 3 subjects); the rest train.
     """
-    if set(fractions) != set(PARTS) or abs(sum(fractions.values()) - 1) > 1e-6 or min(fractions.values()) < 0:
-        raise ValueError(f"splits.fractions must give {PARTS} summing to 1, got {fractions}")
+    check_fractions(fractions)
     splits: dict[str, list[str]] = {part: [] for part in PARTS}
-    for site_index, (site, group) in enumerate(sorted(participants.groupby("site"), key=lambda kv: str(kv[0]))):
+    for site_index, (_, group) in enumerate(sorted(participants.groupby("site"), key=lambda kv: str(kv[0]))):
         ids = sorted(group["participant_id"].astype(str))
         order = np.random.default_rng([seed, site_index]).permutation(len(ids))
         shuffled = [ids[i] for i in order]
-        n = len(ids)
-        n_val = max(int(round(fractions["val"] * n)), 1 if n >= 3 and fractions["val"] > 0 else 0)
-        n_test = max(int(round(fractions["test"] * n)), 1 if n >= 3 and fractions["test"] > 0 else 0)
+        sizes = part_sizes(len(ids), fractions)
+        n_val, n_test = sizes["val"], sizes["test"]
         splits["test"] += shuffled[:n_test]
         splits["val"] += shuffled[n_test : n_test + n_val]
         splits["train"] += shuffled[n_test + n_val :]

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from neuroicl.preprocess.slices import SliceStore
+from neuroicl.data.slice_store import SliceStore
 from neuroicl.tasks.pool import Pool
 
 MODALITIES = ["T1w", "T2w", "PDw", "FLAIR"]
@@ -55,7 +55,7 @@ def toy_store(pool: Pool, modalities: int = 4) -> SliceStore:
     index = pd.DataFrame({
         "row": range(len(pool)), "subject": [pool.subjects[i] for i in pool.subject], "site": "s",
         "slice": pool.slice, "modalities": ",".join(names),
-    })  # fmt: skip
+    })
     return SliceStore(images=pool.images[:, :modalities].numpy(), mask=pool.brain.numpy().astype(np.uint8),
                       labels=pool.labels.numpy(), index=index, modalities=names)
 

@@ -43,7 +43,9 @@ def participant_ids(n_subjects: int) -> list[str]:
     return [f"sub-{index:04d}" for index in range(1, n_subjects + 1)]
 
 
-def subject_paths(root: str, participant_id: str, modalities: tuple[str, ...] | list[str], labelled: bool) -> dict[str, str]:
+def subject_paths(
+    root: str, participant_id: str, modalities: tuple[str, ...] | list[str], labelled: bool
+) -> dict[str, str]:
     """Image paths (modality → file) and, if ``labelled``, the label map (key ``dseg``) of one subject.
 
     Works with Snakemake wildcards too (``participant_id="{subject}"``).

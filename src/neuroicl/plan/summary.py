@@ -2,12 +2,14 @@
 
 Training a run costs ``steps × batch_size`` samples per network (the per-class segmentation U-Net
 trains one network per evaluation label) at the model's measured training throughput
-(``bench/throughput.yaml``, samples/s, written by ``bench/train_speed.py --write``). Evaluation scores every target of its tasks at every context
-size L: a forward pass without backward costs about a third of a training sample
-(:data:`FORWARD_FRACTION`), scaled by ``(1 + L) / (1 + L_train)`` for in-context models, whose cost
-grows with the items they see (``L_train``: the mean context size the throughput was measured at,
-its ``mean_context`` if given, else the mean of ``tasks.context.size``). These are estimates for planning, not promises; a model whose throughput is not measured
-is reported as such. Snakemake's own "Job stats" table, printed next to it, counts the jobs of every rule.
+(``bench/throughput.yaml``, samples/s, written by ``python -m bench.train_speed --write``). Evaluation
+scores every target of its tasks at every context size L it takes: a forward pass without backward
+costs about a third of a training sample (:data:`FORWARD_FRACTION`), scaled by
+``(1 + L) / (1 + L_train)`` for in-context models, whose cost grows with the items they see
+(``L_train``: the mean context size the throughput was measured at, its ``mean_context`` if given,
+else the mean of ``tasks.context.size``). These are estimates for planning, not promises; a model
+whose throughput is not measured is reported as such. Snakemake's own "Job stats" table, printed next
+to it, counts the jobs of every rule.
 
 Example:
     >>> print(dry_run_summary(runs, load_throughput("bench/throughput.yaml"), targets, settings))  # doctest: +SKIP
@@ -22,17 +24,17 @@ from typing import Any
 
 import yaml
 
-from neuroicl.data.cohort import CohortSpec
-from neuroicl.data.sources import DatasetSpec, planned_split_sizes
-from neuroicl.evaluation.cases import EvalSettings, cases_for
-from neuroicl.preprocess.grid import AXES
-from neuroicl.runs import Run
+from neuroicl.plan import slicing as slices
+from neuroicl.plan.cases import EvalSettings, cases_for
+from neuroicl.plan.cohort import CohortSpec
+from neuroicl.plan.datasets import DatasetSpec, planned_split_sizes
+from neuroicl.plan.runs import Run
 
 #: Cost of a forward-only sample relative to a training sample (forward + backward ≈ 3 forwards).
 FORWARD_FRACTION = 1 / 3
 
 #: The command that fills bench/throughput.yaml (quoted when a value is missing).
-BENCH_HINT = "not measured — run bench/train_speed.py --device cuda --write bench/throughput.yaml"
+BENCH_HINT = "not measured — run python -m bench.train_speed --device cuda --write bench/throughput.yaml"
 
 FIELDS = ("samples_per_s", "device", "command", "measured")
 
@@ -57,7 +59,9 @@ def load_throughput(path: str | Path) -> dict[str, dict[str, Any]]:
     return table
 
 
-def eval_targets(datasets: Mapping[str, tuple[list[str], bool, int]], tasks: list[str], settings: EvalSettings) -> dict[str, int]:
+def eval_targets(
+    datasets: Mapping[str, tuple[list[str], bool, int]], tasks: list[str], settings: EvalSettings
+) -> dict[str, int]:
     """Targets scored per task: test subjects × cases × repeats, summed over the datasets that can pose it.
 
     ``datasets``: name → (modalities, labelled, test subjects). Segmentation needs labels and modality
@@ -86,14 +90,20 @@ def training_samples(run: Run, n_labels: int) -> int:
 
 def evaluation_samples(run: Run, targets: Mapping[str, int], settings: EvalSettings, train_context: float) -> float:
     """Training-sample equivalents of one evaluation job (see the module docstring)."""
-    if not run.in_context:
+    sizes = run.context_sizes(settings.context_sizes)
+    if sizes == [None]:
         return FORWARD_FRACTION * sum(targets.get(task, 0) for task in run.eval_tasks)
-    scale = sum((1 + size) / (1 + train_context) for size in settings.context_sizes)
+    scale = sum((1 + size) / (1 + train_context) for size in sizes)
     return FORWARD_FRACTION * scale * sum(targets.get(task, 0) for task in run.eval_tasks)
 
 
-def estimate(runs: list[Run], throughput: Mapping[str, Mapping[str, Any]], targets: Mapping[str, int],
-             settings: EvalSettings, train_context: float) -> dict[tuple[str, str], dict[str, Any]]:
+def estimate(
+    runs: list[Run],
+    throughput: Mapping[str, Mapping[str, Any]],
+    targets: Mapping[str, int],
+    settings: EvalSettings,
+    train_context: float,
+) -> dict[tuple[str, str], dict[str, Any]]:
     """Per (rule, model): jobs, samples and GPU-hours (None when the model's throughput is not measured).
 
     Parameter-free models (no entry in ``throughput``) cost nothing to train and are left out of the
@@ -119,11 +129,20 @@ def estimate(runs: list[Run], throughput: Mapping[str, Mapping[str, Any]], targe
     return dict(rows)
 
 
-def dry_run_summary(runs: list[Run], throughput: Mapping[str, Mapping[str, Any]], targets: Mapping[str, int],
-                    settings: EvalSettings, train_context: float, header: str = "") -> str:
+def dry_run_summary(
+    runs: list[Run],
+    throughput: Mapping[str, Mapping[str, Any]],
+    targets: Mapping[str, int],
+    settings: EvalSettings,
+    train_context: float,
+    header: str = "",
+) -> str:
     """A short table of the training and evaluation jobs with their estimated GPU-hours."""
     rows = estimate(runs, throughput, targets, settings, train_context)
-    lines = ["", "Dry-run summary: estimated GPU-hours (bench/throughput.yaml; estimates, see src/neuroicl/summary.py)"]
+    lines = [
+        "",
+        "Dry-run summary: estimated GPU-hours (bench/throughput.yaml; estimates, see src/neuroicl/plan/summary.py)",
+    ]
     if header:
         lines.append(header)
     lines.append(f"{'rule':<10} {'model':<13} {'jobs':>5} {'samples':>14} {'GPU-hours':>10}  throughput")
@@ -147,28 +166,36 @@ def dry_run_summary(runs: list[Run], throughput: Mapping[str, Mapping[str, Any]]
     return "\n".join(lines)
 
 
-def config_summary(config: dict[str, Any], datasets: list[DatasetSpec], runs: list[Run], cohort: CohortSpec | None,
-                   throughput_path: str | Path) -> str:
+def config_summary(
+    config: dict[str, Any],
+    datasets: list[DatasetSpec],
+    runs: list[Run],
+    cohort: CohortSpec | None,
+    throughput_path: str | Path,
+) -> str:
     """:func:`dry_run_summary` of a (validated) config: its datasets' planned test splits, its runs."""
     settings = EvalSettings.from_config(config["evaluation"])
-    tests = {spec.name: (list(spec.modalities), spec.labelled, planned_split_sizes(spec, config["splits"], cohort)["test"])
-             for spec in datasets}  # fmt: skip
+    tests = {
+        spec.name: (list(spec.modalities), spec.labelled, planned_split_sizes(spec, config["splits"], cohort)["test"])
+        for spec in datasets
+    }
     targets = eval_targets(tests, list(config["tasks"]["evaluated"]), settings)
     low, high = config["tasks"]["context"]["size"]
-    header = "datasets: " + ", ".join(f"{spec.name} ({spec.n_subjects} subjects, {tests[spec.name][2]} test)" for spec in datasets)
+    header = "datasets: " + ", ".join(
+        f"{spec.name} ({spec.n_subjects} subjects, {tests[spec.name][2]} test)" for spec in datasets
+    )
     throughput = comparable_throughput(load_throughput(throughput_path), config)
     return dry_run_summary(runs, throughput, targets, settings, (low + high) / 2, header)
 
 
 def slice_size(config: dict[str, Any]) -> tuple[int, int]:
     """``(H, W)`` of the config's 2D slices: the model grid without the slicing axis."""
-    shape = config["preprocess"]["grid"]["shape"]
-    axis = AXES[config["preprocess"]["slices"]["axis"]]
-    height, width = (size for i, size in enumerate(shape) if i != axis)
-    return height, width
+    return slices.slice_size(config["preprocess"]["grid"]["shape"], config["preprocess"]["slices"]["axis"])
 
 
-def comparable_throughput(throughput: Mapping[str, Mapping[str, Any]], config: dict[str, Any]) -> dict[str, dict[str, Any]]:
+def comparable_throughput(
+    throughput: Mapping[str, Mapping[str, Any]], config: dict[str, Any]
+) -> dict[str, dict[str, Any]]:
     """``throughput`` with every entry measured at another image size or width than ``config`` uses
     turned into "not measured" (``samples_per_s`` None and a ``note`` saying why): a rate measured at
     192×192 and 64 channels says nothing about a 48×48, 16-channel demo."""
@@ -178,10 +205,13 @@ def comparable_throughput(throughput: Mapping[str, Mapping[str, Any]], config: d
         entry = dict(entry)
         channels = config["models"]["hyperparameters"].get(model, {}).get("channels", DEFAULT_CHANNELS)
         size, measured_channels = entry.get("image_size"), entry.get("channels")
-        if entry["samples_per_s"] is not None and (size not in (None, height) or height != width
-                                                    or measured_channels not in (None, channels)):
-            entry["note"] = (f"measured at {size}x{size}, {measured_channels} channels; this config trains "
-                             f"{height}x{width}, {channels} channels: not comparable")
+        if entry["samples_per_s"] is not None and (
+            size not in (None, height) or height != width or measured_channels not in (None, channels)
+        ):
+            entry["note"] = (
+                f"measured at {size}x{size}, {measured_channels} channels; this config trains "
+                f"{height}x{width}, {channels} channels: not comparable"
+            )
             entry["samples_per_s"] = None
         out[model] = entry
     return out

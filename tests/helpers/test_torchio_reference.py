@@ -6,10 +6,10 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from neuroicl.tasks import torchio_reference as reference
 from neuroicl.tasks.augment import AffineSettings, ElasticSettings
 from neuroicl.tasks.catalog import DenoisingSettings, MotionSettings, ResolutionSettings
 from neuroicl.tasks.ops import kspace, noise, resample
+from tests.helpers import torchio_reference as reference
 
 SIZE = 32
 SEEDS = range(8)

@@ -1,0 +1,104 @@
+"""The whole experiment a config describes, known before any data exists: what the workflow builds its DAG from.
+
+:class:`Plan` lists the datasets, their subjects and files, the registry archives to fetch, the
+runs of the comparison and the config parts each run reads. It imports only the standard library,
+PyYAML and jsonschema (via the modules of :mod:`neuroicl.plan`), so building the DAG, a dry run or a
+cluster job's re-parse never loads torch, scipy or nibabel (``tests/plan/test_experiment.py``).
+
+Example:
+    >>> plan = Plan.from_config(config)  # a schema-validated config
+    >>> list(plan.datasets), plan.runs[0].name, plan.subjects["embedded"][:2]
+    (['embedded'], 'neuralizer-seen', ['sub-001', 'sub-002'])
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from neuroicl.plan.cohort import CohortSpec
+from neuroicl.plan.datasets import DatasetSpec, datasets_from_config, planned_train_count
+from neuroicl.plan.runs import Run, by_name, catalogue
+from neuroicl.plan.summary import config_summary
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The datasets and runs of a (schema-validated) config.
+
+    Attributes:
+        config: the config.
+        cohort: the embedded cohort's spec (the ``cohort`` block).
+        datasets: every dataset of ``datasets:`` by name, in config order.
+        runs: every run of the comparison, in catalogue order.
+        n_train: training subjects pooled over the datasets (planned: :func:`planned_train_count`);
+            the U-Net subject counts ``k`` are capped by it.
+    """
+
+    config: dict[str, Any]
+    cohort: CohortSpec
+    datasets: dict[str, DatasetSpec]
+    runs: list[Run]
+    n_train: int
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Plan:
+        cohort = CohortSpec.from_config(config["cohort"])
+        datasets = {spec.name: spec for spec in datasets_from_config(config, cohort)}
+        n_train = sum(planned_train_count(spec, config["splits"], cohort) for spec in datasets.values())
+        return cls(config, cohort, datasets, catalogue(config, n_train), n_train)
+
+    @property
+    def embedded(self) -> list[str]:
+        """Names of the embedded datasets (at most one)."""
+        return [name for name, spec in self.datasets.items() if not spec.real]
+
+    @property
+    def real(self) -> list[str]:
+        """Names of the real (downloaded) datasets."""
+        return [name for name, spec in self.datasets.items() if spec.real]
+
+    @property
+    def subjects(self) -> dict[str, list[str]]:
+        """Participant ids per dataset."""
+        return {name: spec.subject_ids() for name, spec in self.datasets.items()}
+
+    @property
+    def archives(self) -> list[str]:
+        """Registry entries the real datasets' adapters read, sorted."""
+        return sorted({entry for name in self.real for entry in self.datasets[name].archives})
+
+    @property
+    def trained(self) -> list[str]:
+        """Names of the runs that are trained (have a model file)."""
+        return [run.name for run in self.runs if run.trained]
+
+    def run(self, name: str) -> Run:
+        """The run called ``name`` (the error lists the valid names)."""
+        return by_name(self.runs, name)
+
+    def subject_paths(self, dataset: str, subject: str, root: str = "resources") -> dict[str, str]:
+        """Every raw file of one subject of ``dataset`` under ``root/<dataset>/``."""
+        return self.datasets[dataset].subject_paths(f"{root}/{dataset}", subject, self.cohort)
+
+    def run_config(self, name: str) -> dict[str, Any]:
+        """The config parts run ``name``'s training and evaluation read: a change elsewhere reruns neither.
+
+        Keys: ``tasks``, ``training`` (without the catalogue's ``runs``), ``evaluation``,
+        ``models.hyperparameters.<its model>`` and ``preprocess.slices``.
+        """
+        run = self.run(name)
+        training = {key: value for key, value in self.config["training"].items() if key != "runs"}
+        hparams = self.config["models"]["hyperparameters"].get(run.model, {})
+        return {
+            "tasks": self.config["tasks"],
+            "training": training,
+            "evaluation": self.config["evaluation"],
+            "models": {"hyperparameters": {run.model: hparams}},
+            "preprocess": {"slices": self.config["preprocess"]["slices"]},
+        }
+
+    def summary(self, throughput: str | Path) -> str:
+        """The dry run's estimate of GPU-hours (:func:`neuroicl.plan.summary.config_summary`)."""
+        return config_summary(self.config, list(self.datasets.values()), self.runs, self.cohort, throughput)

@@ -1,0 +1,129 @@
+"""The trainer of every run so far: gradient descent on synthesised episodes (supplement G).
+
+Each step draws a batch of episodes — Table 7 episodes with their context sets, or for a
+task-specific U-Net random evaluation cases of its task — synthesises them (:mod:`neuroicl.tasks`)
+and takes one optimiser step on the model's loss (:mod:`neuroicl.training.loop`). A run that
+trains one network per evaluation label (``per_label``) repeats this per label.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+from dataclasses import asdict, replace
+from typing import Any
+
+import numpy as np
+import torch
+
+from neuroicl.models.base import TrainablePredictor
+from neuroicl.models.factory import build_model
+from neuroicl.plan.cases import EvalSettings, cases_for
+from neuroicl.plan.runs import Run
+from neuroicl.tasks.episodes import stable_seed
+from neuroicl.tasks.pool import Pool
+from neuroicl.tasks.setup import TaskSetup, build
+from neuroicl.tasks.synthesize import synthesize
+from neuroicl.training.checkpoint import CheckpointStore, fingerprint
+from neuroicl.training.data import TrainingData
+from neuroicl.training.loop import TrainSettings, train
+from neuroicl.training.world import World
+
+
+def settings_for(run: Run, training: dict[str, Any]) -> TrainSettings:
+    """The run's :class:`TrainSettings` from the ``training`` block (its seed mixed with the run name)."""
+    return TrainSettings(
+        steps=run.steps,
+        batch_size=run.batch_size,
+        checkpoint_every=int(training["checkpoint_every"]),
+        log_every=int(training["log_every"]),
+        seed=stable_seed(training["seed"], run.name) % 2**32,
+        compile=bool(training["compile"]),
+        loss_weights={family: float(weight) for family, weight in training["loss_weights"].items()},
+        **{k: training["optimizer"][k] for k in ("lr", "weight_decay", "warmup_steps", "min_lr_fraction", "grad_clip")},
+    )
+
+
+def task_setup(run: Run, tasks_config: dict[str, Any], pools: list[Pool], slice_axis: str) -> TaskSetup:
+    """The task setup of ``run``: its task weights, its augmentation groups, its omitted augmentations, and
+    context sizes capped by its ``max_context``."""
+    config = copy.deepcopy(tasks_config)
+    if run.max_context is not None:
+        config["context"]["size"] = [min(size, run.max_context) for size in config["context"]["size"]]
+    tree = config["augmentations"]["tree"]
+    config["augmentations"]["tree"] = {group: node for group, node in tree.items() if group in run.groups}
+    for name in config["weights"]:
+        config["omit"][name] = [*config["omit"].get(name, []), *run.omit]
+    return build(config, pools, slice_axis, weights=run.weights)
+
+
+def train_episodes(run: Run, config: dict[str, Any], data: TrainingData, checkpoint_root: str | os.PathLike,
+                   stamp: Any = None, progress: bool = True, world: World | None = None,
+                   ) -> tuple[dict[str, TrainablePredictor], list[dict[str, Any]]]:
+    """Train every network of ``run`` on ``data``; return them (keyed by label, "" for one) and the log rows.
+
+    ``stamp`` joins each network's checkpoint fingerprint (:func:`checkpoint_key`); ``world``: this
+    process among the job's DDP workers (rank 0 alone shows the progress bar).
+    """
+    world = world or World()
+    training = config["training"]
+    pools = data.pools
+    setup = task_setup(run, config["tasks"], pools, config["preprocess"]["slices"]["axis"])
+    hparams = config["models"]["hyperparameters"][run.model]
+    evaluation = EvalSettings.from_config(config["evaluation"])
+    labels = list(evaluation.labels) if run.per_label else [""]
+    networks, rows = {}, []
+    for label in labels:
+        settings = settings_for(run, training)
+        settings = replace(settings, seed=stable_seed(settings.seed, label) % 2**32) if label else settings
+        key = checkpoint_key(run, config, label, settings, data.subjects, stamp, world.size)
+        generator = torch.Generator().manual_seed(stable_seed("init", settings.seed))
+        model = build_model(run.model, generator=generator, device=data.device, **hparams)
+        draw = _drawer(run, setup, pools, evaluation, label, settings.batch_size)
+
+        def synth(episodes, generator):
+            return synthesize(pools, episodes, setup.tasks, setup.tree, generator, setup.flip_dim)
+
+        checkpoints = CheckpointStore(os.path.join(checkpoint_root, run.name), key)
+        log = train(model, draw, synth, settings, checkpoints, name=f"{run.name} {label}".strip(),
+                    progress=progress and world.rank == 0, world=world)
+        networks[label] = model
+        rows += [{"label": label, **row} for row in log]
+    return networks, rows
+
+
+def checkpoint_key(
+    run: Run, config: dict[str, Any], label: str, settings: TrainSettings, subjects: list[str] | dict[str, list[str]],
+    stamp: Any, processes: int = 1,
+) -> str:
+    """The fingerprint of everything that shapes one network's training: a change starts it afresh.
+
+    ``processes``: DDP workers N; it joins the fingerprint only when N > 1 (each rank synthesises with
+    its own seeds), so the keys of one-process runs, and their checkpoints, are those of before.
+    """
+    payload = {
+        "run": asdict(run), "label": label, "settings": asdict(settings), "subjects": subjects, "data": stamp,
+        "hparams": config["models"]["hyperparameters"][run.model], "tasks": config["tasks"],
+        "evaluation": config["evaluation"] if run.uses_cases else None,
+        "axis": config["preprocess"]["slices"]["axis"], "device": config["training"]["device"],
+    }
+    return fingerprint(payload if processes == 1 else {**payload, "processes": processes})
+
+
+def _drawer(run: Run, setup: TaskSetup, pools: list[Pool], evaluation: EvalSettings, label: str, batch_size: int):
+    """Episodes of one step: Table 7 episodes, or (task-specific U-Net) random evaluation cases of its task,
+    each from a dataset that can pose it (its own modalities)."""
+    if not run.uses_cases:
+        return lambda rng: setup.sampler.sample(rng, batch_size)
+    (task,) = run.eval_tasks
+    cases = [(pool, case) for pool in setup.sampler.valid[task]
+             for case in cases_for(task, pools[pool].modalities, evaluation) if case.label == label]
+    if not cases:
+        raise ValueError(f"run {run.name!r}: no dataset among {[p.name for p in pools]} has a {task} case {label!r}")
+
+    def draw(rng: np.random.Generator):
+        picked = rng.integers(len(cases), size=batch_size)
+        return [setup.sampler.episode(rng, task, 0, choice=cases[i][1].choice, modalities=cases[i][1].modalities,
+                                      target_pools=[cases[i][0]]) for i in picked]
+
+    return draw
