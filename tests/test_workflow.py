@@ -19,6 +19,8 @@ from neuroicl.data.slice_store import SliceStore
 from neuroicl.data.sources import open_datasets
 from neuroicl.data.splits import read_splits
 from neuroicl.evaluation import metrics_table
+from neuroicl.paper.claims import claims
+from neuroicl.paper.table4 import summarize
 from neuroicl.plots import PNG_DPI
 from neuroicl.plots.cohort import cohort_figure
 from neuroicl.plots.curves import FIGURES, performance_figure
@@ -196,6 +198,9 @@ def test_training_evaluation_and_paper_outputs(tiny_run, test_config):
     assert sorted(per_label["networks"]) == ["cortex", "lateral_ventricle"]  # one network per class
     assert "| Neuralizer-seen | 2 |" in (results / "tables" / "table4.md").read_text()
     assert "\\begin{tabular}" in (results / "tables" / "table4.tex").read_text()
+    shown = pd.read_csv(results / "tables" / "claims.csv")  # the claims table: the verdicts of these metrics
+    assert shown["verdict"].tolist() == claims(summarize(metrics))["verdict"].tolist() and len(shown) > 5
+    assert "PASS" in (results / "tables" / "claims.md").read_text()
     for name, (modality, title) in FIGURES.items():  # Figs. 4 and 12: the metrics, all inputs or T1w only
         assert_figure_shows(
             results / "figures" / f"{name}.png", performance_figure(metrics, modality, title), PNG_DPI["performance"]
@@ -225,7 +230,7 @@ def test_report_has_every_figure(root, tiny_run):
     run = _snakemake(root, tiny_run, extra=("--report", "report.html"))
     assert run.returncode == 0, run.stderr[-3000:]
     text = (tiny_run / "report.html").read_text(errors="replace")
-    assert all(name in text for name in ("fig4.pdf", "fig12.pdf", "fig6.pdf", "cohort.png", "tasks.png"))
+    assert all(name in text for name in ("fig4.pdf", "fig12.pdf", "fig6.pdf", "cohort.png", "tasks.png", "claims.csv"))
 
 
 @pytest.mark.workflow

@@ -34,9 +34,20 @@ def test_predict_applies_the_objective_activation(batch, tiny):
     )
     target_in, context_in, context_out, _ = batch
     raw = model(target_in, context_in, context_out)
-    probs = model.predict(target_in, context_in, context_out, objective_for("segmentation"))
+    sigmoid = objective_for("segmentation", mask_activation="sigmoid")
+    probs = model.predict(target_in, context_in, context_out, sigmoid)
     assert torch.allclose(probs, torch.sigmoid(raw))
     assert not torch.allclose(raw, probs)
+    assert torch.equal(model.predict(target_in, context_in, context_out, model.objective("segmentation")), raw)
+
+
+@pytest.mark.parametrize(("name", "activation"), [("neuralizer", "identity"), ("unet", "identity"),
+                                                  ("universeg", "sigmoid")])
+def test_each_model_names_its_mask_activation(name, activation, tiny):
+    """Neuralizer and its task-specific U-Net predict masks raw (the authors' code); UniverSeg, logits."""
+    model = build_model(name, generator=torch.Generator().manual_seed(0), **tiny[name])
+    assert model.objective("segmentation").activation == activation
+    assert model.objective("reconstruction").activation == "identity"
 
 
 def test_loss_is_per_sample(batch, tiny):

@@ -23,10 +23,20 @@ def test_mse_and_l1_values():
     assert torch.equal(l1_loss(pred, target), torch.tensor([2.0, 2.0]))
 
 
-def test_segmentation_objective_applies_sigmoid_before_dice():
+def test_mask_objective_scores_the_raw_output_as_neuralizers_code_does():
+    """Masks are predicted in [0, 1] without an activation (the public code rounds the raw output)."""
     objective = objective_for("skull_strip")
+    assert (objective.activation, objective.loss) == ("identity", "soft_dice")
+    mask = torch.ones(1, 3, 4, 4)
+    assert objective.per_sample_loss(mask, mask).item() == pytest.approx(0.0)
+    assert objective.per_sample_loss(2 * mask, mask).item() > 0.1  # overshooting the mask costs too
+
+
+def test_a_model_can_ask_for_a_sigmoid_on_masks_only():
+    objective = objective_for("skull_strip", mask_activation="sigmoid")
     raw = torch.full((1, 3, 4, 4), 20.0)  # sigmoid ~ 1
     assert objective.per_sample_loss(raw, torch.ones(1, 3, 4, 4)).item() < 1e-6
+    assert objective_for("reconstruction", mask_activation="sigmoid").activation == "identity"
 
 
 def test_reconstruction_loss_can_be_l1():
@@ -40,7 +50,6 @@ def test_reconstruction_loss_can_be_l1():
     [
         ({"activation": "softmax", "loss": "mse"}, "activation"),
         ({"activation": "identity", "loss": "bce"}, "loss"),
-        ({"activation": "identity", "loss": "soft_dice"}, "soft_dice"),
     ],
 )
 def test_bad_objective_raises(kwargs, match):

@@ -3,6 +3,8 @@
 import torch
 
 from neuroicl.models import build_model
+from neuroicl.models import universeg as universeg_module
+from neuroicl.models.blocks import upsample
 
 
 def _universeg(**hparams):
@@ -28,3 +30,25 @@ def test_reads_only_the_label_channel(batch):
     assert not torch.allclose(
         model(target_in, context_in, context_out), model(target_in, context_in, changed)
     )
+
+
+def test_upsamples_as_the_reference_implementations_upsampling_layer():
+    """``align_corners=True``: UniverSeg's reference upsamples with ``nn.UpsamplingBilinear2d(scale_factor=2)``."""
+    x = torch.rand(2, 3, 4, 6, 5)  # B L C H W
+    expected = torch.nn.UpsamplingBilinear2d(scale_factor=2)(x.flatten(0, 1)).unflatten(0, (2, 3))
+    assert torch.allclose(upsample(x, (12, 10), align_corners=True), expected)
+    assert not torch.allclose(upsample(x, (12, 10)), expected)  # the backbone's (Neuralizer's) default differs
+
+
+def test_the_forward_pass_uses_the_reference_upsampling(monkeypatch, batch):
+    seen = []
+    original = universeg_module.upsample
+
+    def spy(x, size, align_corners=False):
+        seen.append(align_corners)
+        return original(x, size, align_corners)
+
+    monkeypatch.setattr(universeg_module, "upsample", spy)
+    model = build_model("universeg", generator=torch.Generator().manual_seed(0), channels=4, levels=3)
+    model(batch[0], batch[1], batch[2])
+    assert seen and all(seen)

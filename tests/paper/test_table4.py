@@ -41,17 +41,17 @@ def test_averages_within_each_subject_before_the_spread_across_subjects():
     (result,) = summarize(metrics).itertuples()
     assert result.mean == pytest.approx(0.8)
     assert result.std == pytest.approx(math.sqrt(0.02))  # ddof = 1 across the two subject means
-    assert result.n_subjects == 2
+    assert result.n == 2 and result.spread == "subjects"
 
 
 def test_one_subject_has_zero_spread():
     (result,) = summarize(table(row(value=0.6), row(value=0.8, slice=11))).itertuples()
-    assert (result.mean, result.std, result.n_subjects) == (pytest.approx(0.7), 0.0, 1)
+    assert (result.mean, result.std, result.n) == (pytest.approx(0.7), 0.0, 1)
 
 
 def test_same_subject_id_in_two_datasets_counts_as_two_subjects():
     (result,) = summarize(table(row(value=0.6), row(dataset="other", value=0.8))).itertuples()
-    assert result.n_subjects == 2
+    assert result.n == 2
 
 
 def test_x_is_context_size_in_context_and_train_subjects_otherwise_with_all_last():
@@ -72,7 +72,7 @@ def test_identity_has_no_x_and_one_table_row():
     metrics = table(row(**IDENTITY, value=20.0), row(**IDENTITY, subject="sub-002", value=22.0))
     (result,) = summarize(metrics).itertuples()
     assert math.isnan(result.x) and result.x_label == "—"
-    assert (result.mean, result.n_subjects) == (pytest.approx(21.0), 2)
+    assert (result.mean, result.n) == (pytest.approx(21.0), 2)
     assert to_markdown(summarize(metrics)).splitlines()[2] == "| Identity | — | 21.0 ± 1.4 |"
 
 
@@ -131,3 +131,27 @@ def test_read_metrics_keeps_empty_text_and_missing_context(tmp_path):
     metrics = read_metrics(path)
     assert metrics["label"].tolist() == ["cortex", ""]
     assert summarize(metrics)["x_label"].tolist() == ["4", "all"]
+
+
+def test_table4_spread_is_across_modalities_and_classes_by_hand():
+    """Table 4's caption: the ± is the std across modalities and segmentation classes (cases)."""
+    metrics = table(
+        row(subject="sub-001", modality="T1w", label="cortex", value=0.6),
+        row(subject="sub-002", modality="T1w", label="cortex", value=0.8),  # case (T1w, cortex): 0.7
+        row(subject="sub-001", modality="T2w", label="cortex", value=0.4),
+        row(subject="sub-002", modality="T2w", label="cortex", value=0.4),  # case (T2w, cortex): 0.4
+        row(subject="sub-001", modality="T1w", label="thalamus", value=0.9),  # case (T1w, thalamus): 0.9
+    )
+    (cases,) = summarize(metrics, spread="cases").itertuples()
+    assert cases.mean == pytest.approx((0.7 + 0.4 + 0.9) / 3)
+    assert cases.std == pytest.approx(math.sqrt(((0.7 - 2 / 3) ** 2 + (0.4 - 2 / 3) ** 2 + (0.9 - 2 / 3) ** 2) / 2))
+    assert (cases.n, cases.spread) == (3, "cases")
+    (subjects,) = summarize(metrics).itertuples()  # the figures' bars: subjects 0.6333 and 0.6
+    assert subjects.mean == pytest.approx((1.9 / 3 + 0.6) / 2)
+    assert subjects.std == pytest.approx(math.sqrt(2 * ((1.9 / 3 - 0.6) / 2) ** 2))
+    assert "across input modalities and segmentation classes" in to_latex(summarize(metrics, spread="cases"))
+
+
+def test_an_unknown_spread_is_an_error():
+    with pytest.raises(ValueError, match="spread must be one of"):
+        summarize(table(row()), spread="datasets")

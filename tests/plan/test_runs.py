@@ -13,7 +13,10 @@ from neuroicl.plan.runs import by_name, catalogue, subject_counts
 
 @pytest.fixture(scope="module")
 def config(root) -> dict:
-    return yaml.safe_load((root / "config" / "config.yaml").read_text())
+    """The default config with every evaluated task held out in turn (the paper's list; the demo holds out one)."""
+    config = yaml.safe_load((root / "config" / "config.yaml").read_text())
+    config["training"]["runs"]["neuralizer_unseen"]["tasks"] = list(config["tasks"]["evaluated"])
+    return config
 
 
 def test_subject_counts_are_capped_by_the_split():
@@ -77,3 +80,25 @@ def test_a_run_survives_the_trip_through_snakemake_params(config):
         plain = run.to_dict()
         assert all(not isinstance(v, tuple) for v in plain.values())
         assert type(run).from_dict(plain) == run
+
+
+def test_the_u_net_on_all_subjects_takes_its_own_width(config):
+    config = copy.deepcopy(config)
+    config["training"]["runs"]["unet"]["all_hyperparameters"] = {"channels": 256}
+    runs = catalogue(config, n_train=6)
+    assert by_name(runs, "unet-denoising-all").hparams == {"channels": 256}
+    assert by_name(runs, "unet-denoising-n1").hparams == {}
+
+
+def test_the_paper_config_trains_the_u_net_on_all_data_256_channels_wide(root):
+    """Supplement H: the U-Net baseline on all data has 256 channels."""
+    from snakemake.utils import update_config
+
+    from neuroicl.plan.experiment import Plan
+
+    config = yaml.safe_load((root / "config" / "config.yaml").read_text())
+    update_config(config, yaml.safe_load((root / "config" / "paper.yaml").read_text()))
+    plan = Plan.from_config(config)
+    assert plan.run_config("unet-segmentation-all")["models"]["hyperparameters"]["unet"]["channels"] == 256
+    assert plan.run_config("unet-segmentation-n1")["models"]["hyperparameters"]["unet"]["channels"] == 64
+    assert config["training"]["loss_weights"]["reconstruction"] == config["training"]["loss_weights"]["transfer"] == 10

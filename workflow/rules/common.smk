@@ -168,6 +168,8 @@ PAPER_OUTPUTS = [
     "results/tables/table4.csv",
     "results/tables/table4.md",
     "results/tables/table4.tex",
+    "results/tables/claims.csv",
+    "results/tables/claims.md",
     *[
         f"results/figures/fig{n}.{ext}"
         for n in (4, 12, 6, 7, 8)

@@ -61,3 +61,21 @@ rule sample_figure:
         context_pairs=config["evaluation"]["samples"]["context_pairs"],
     script:
         "../scripts/sample_figure.py"
+
+
+rule claims:
+    input:
+        metrics="results/evaluate/metrics.csv",
+    output:
+        csv=report(
+            "results/tables/claims.csv",
+            caption="../report/claims.rst",
+            category="Results",
+        ),
+        md="results/tables/claims.md",
+    log:
+        "logs/tables/claims.log",
+    conda:
+        "../../envs/figures.yaml"
+    script:
+        "../scripts/claims.py"

@@ -6,7 +6,7 @@ from neuroicl.evaluation import metrics_table
 from neuroicl.paper.table4 import summarize, to_latex, to_markdown
 
 log = to_file(snakemake.log[0])
-summary = summarize(metrics_table.read(snakemake.input.metrics))
+summary = summarize(metrics_table.read(snakemake.input.metrics), spread="cases")  # its caption: ± across cases
 log.info("%d rows; variants %s; tasks %s", len(summary), *(summary[c].unique().tolist() for c in ("variant", "task")))
 with atomic_path(snakemake.output.csv) as temporary:
     summary.to_csv(temporary, index=False, float_format="%.4f", lineterminator="\n")

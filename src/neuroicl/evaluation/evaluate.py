@@ -71,13 +71,11 @@ def plan(setup: TaskSetup, task: str, subject: str, settings: EvalSettings, data
         return []
     code = test.subjects.index(subject)
     own = np.flatnonzero(test.subject == code)
-    labels = test.labels[torch.as_tensor(own, device=test.labels.device)].long().cpu()
     targets = []
     for case in cases_for(task, test.modalities, settings):
         rows = own
         if case.choice:
-            area = torch.isin(labels, torch.tensor(case.choice)).flatten(1).sum(1).numpy()
-            rows = own[area >= settings.min_label_pixels]
+            rows = test.rows_showing(case.choice, settings.min_label_pixels, own)
             if len(rows) == 0:
                 continue  # the class is not visible in this subject's slices
         for repeat in range(settings.repeats):

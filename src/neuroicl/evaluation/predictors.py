@@ -20,7 +20,6 @@ from torch import Tensor
 
 from neuroicl.models.base import Predictor
 from neuroicl.models.factory import build_model
-from neuroicl.models.losses import objective_for
 from neuroicl.models.model_file import load_networks
 from neuroicl.plan.runs import Run
 
@@ -46,6 +45,6 @@ def predictor(run: Run, config: dict[str, Any], model_path: str | None, device: 
 
     def predict(target_in: Tensor, context_in: Tensor, context_out: Tensor, family: str, label: str) -> Tensor:
         network = networks[label] if label in networks else networks[""]
-        return network.predict(target_in, context_in, context_out, objective_for(family))
+        return network.predict(target_in, context_in, context_out, network.objective(family))
 
     return predict

@@ -24,18 +24,31 @@ Two levels of the interface:
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from typing import ClassVar
 
 import torch
 from torch import Tensor, nn
 
-from neuroicl.models.losses import Objective
+from neuroicl.models.losses import Objective, objective_for
 
 #: Channels of every image in the interface (up to three modalities, or a replicated mask).
 IMAGE_CHANNELS = 3
 
 
 class Predictor(ABC):
-    """Anything that predicts a target output from a target input and a context set."""
+    """Anything that predicts a target output from a target input and a context set.
+
+    Attributes:
+        mask_activation: the output activation for the mask families: ``"identity"`` (masks predicted
+            in [0, 1] like images, as Neuralizer's public code does) or ``"sigmoid"`` (a method that
+            predicts logits, UniverSeg).
+    """
+
+    mask_activation: ClassVar[str] = "identity"
+
+    def objective(self, family: str) -> Objective:
+        """This model's activation and loss for task ``family`` (:func:`neuroicl.models.losses.objective_for`)."""
+        return objective_for(family, mask_activation=self.mask_activation)
 
     @abstractmethod
     def predict(

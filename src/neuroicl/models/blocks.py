@@ -25,9 +25,12 @@ def max_pool(x: Tensor) -> Tensor:
     return F.max_pool2d(x.flatten(0, -4), 2).unflatten(0, x.shape[:-3])
 
 
-def upsample(x: Tensor, size: tuple[int, int]) -> Tensor:
-    """Bilinear upsampling of ``[B, C, H, W]`` or ``[B, L, C, H, W]`` to H W = ``size``."""
-    y = F.interpolate(x.flatten(0, -4), size=size, mode="bilinear", align_corners=False)
+def upsample(x: Tensor, size: tuple[int, int], align_corners: bool = False) -> Tensor:
+    """Bilinear upsampling of ``[B, C, H, W]`` or ``[B, L, C, H, W]`` to H W = ``size``.
+
+    ``align_corners=True`` is ``nn.UpsamplingBilinear2d`` (UniverSeg's reference implementation).
+    """
+    y = F.interpolate(x.flatten(0, -4), size=size, mode="bilinear", align_corners=align_corners)
     return y.unflatten(0, x.shape[:-3])
 
 

@@ -1,9 +1,12 @@
 """Output activation and training loss per task family.
 
-Neuralizer trains one network on every task and picks the output activation and loss per task
-(supplement, Sec. G; public inference code): sigmoid + soft Dice for binary outputs
-(segmentation, skull stripping), identity + MSE for intensity outputs (reconstruction,
-denoising, modality transfer, ...). L1 is offered as an alternative intensity loss.
+Neuralizer trains one network on every task with one output for all of them: its public inference
+code returns the raw output for every task and rounds it for a segmentation (``example.ipynb``:
+``display_images(target_out.round())``), so masks, like images, are predicted in [0, 1] without an
+activation. The loss follows the task family: soft Dice for binary outputs (segmentation, skull
+stripping), MSE for intensity outputs (reconstruction, denoising, modality transfer, ...); L1 is
+offered as an alternative intensity loss. A model whose own method squashes masks with a sigmoid
+(UniverSeg) says so (:attr:`neuroicl.models.base.Predictor.mask_activation`).
 
 Every loss here is per sample: ``[B, C, H, W] x [B, C, H, W] -> [B]``, so that a batch mixing
 task families can be reduced by the caller.
@@ -68,7 +71,7 @@ class Objective:
 
     Attributes:
         activation: one of :data:`ACTIVATIONS` (``"sigmoid"`` or ``"identity"``).
-        loss: one of :data:`LOSSES`; ``"soft_dice"`` needs ``activation="sigmoid"``.
+        loss: one of :data:`LOSSES`.
     """
 
     activation: str
@@ -82,10 +85,6 @@ class Objective:
             )
         if self.loss not in LOSSES:
             raise ValueError(f"Objective.loss must be one of {sorted(LOSSES)}, got {self.loss!r}")
-        if self.loss == "soft_dice" and self.activation != "sigmoid":
-            raise ValueError(
-                f"Objective.loss='soft_dice' needs activation='sigmoid', got {self.activation!r}"
-            )
 
     def activate(self, raw: Tensor) -> Tensor:
         """Map the raw network output ``[B, C, H, W]`` to output space."""
@@ -100,20 +99,23 @@ class Objective:
         return LOSSES[self.loss](self.activate(raw), target)
 
 
-#: Default objective of each task family (Neuralizer supplement, Sec. G): sigmoid + soft Dice for the
-#: mask families, identity + MSE for the others (:mod:`neuroicl.plan.families`).
+#: Default objective of each task family (:mod:`neuroicl.plan.families`): soft Dice on the raw output for
+#: the mask families (Neuralizer's public code), MSE on the raw output for the others.
 TASK_FAMILIES: dict[str, Objective] = {
-    family: Objective("sigmoid", "soft_dice") if family in MASK_FAMILIES else Objective("identity", "mse")
+    family: Objective("identity", "soft_dice") if family in MASK_FAMILIES else Objective("identity", "mse")
     for family in FAMILIES
 }
 
 
-def objective_for(family: str, loss: str | None = None) -> Objective:
-    """The objective of task ``family``, with its loss replaced by ``loss`` if given.
+def objective_for(family: str, loss: str | None = None, mask_activation: str | None = None) -> Objective:
+    """The objective of task ``family``, with its loss replaced by ``loss`` and, for a mask family, its
+    activation by ``mask_activation`` (e.g. ``"sigmoid"``), where given.
 
     Example: ``objective_for("reconstruction", loss="l1")``.
     """
     if family not in TASK_FAMILIES:
         raise ValueError(f"unknown task family {family!r}; valid: {sorted(TASK_FAMILIES)}")
     objective = TASK_FAMILIES[family]
+    if mask_activation is not None and family in MASK_FAMILIES:
+        objective = replace(objective, activation=mask_activation)
     return objective if loss is None else replace(objective, loss=loss)

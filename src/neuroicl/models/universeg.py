@@ -111,8 +111,11 @@ class CrossBlock(nn.Module):
 class UniverSeg(TrainablePredictor):
     """In-context binary segmenter; ``forward`` returns logits ``[B, 3, H, W]``.
 
-    The three output channels are copies of one logit map.
+    The three output channels are copies of one logit map; masks are the sigmoid of it, trained with soft
+    Dice, as in UniverSeg's reference implementation.
     """
+
+    mask_activation = "sigmoid"
 
     def __init__(
         self,
@@ -161,7 +164,8 @@ class UniverSeg(TrainablePredictor):
         for dec in self.decoder:
             skip_target, skip_support = skips.pop()
             size = (skip_target.shape[-2], skip_target.shape[-1])
-            target = torch.cat([upsample(target, size), skip_target], dim=1)  # B 2C H W
-            support = torch.cat([upsample(support, size), skip_support], dim=2)  # B L 2C H W
+            # align_corners=True: nn.UpsamplingBilinear2d, as UniverSeg's reference implementation upsamples
+            target = torch.cat([upsample(target, size, align_corners=True), skip_target], dim=1)  # B 2C H W
+            support = torch.cat([upsample(support, size, align_corners=True), skip_support], dim=2)  # B L 2C H W
             target, support = dec(target, support)
         return self.out_conv(target).expand(-1, IMAGE_CHANNELS, -1, -1)

@@ -4,9 +4,16 @@ The input is the tidy metrics table of the evaluation (:mod:`neuroicl.evaluation
 The x-axis is "the size of the train/context set" (Fig. 4, Table 4): ``context_size`` for in-context rows,
 ``train_subjects`` for trained models (``all`` when ``all_subjects``, sorted after every number), none for
 Identity (a reference line in the figures, one ``—`` row in the table). Only the primary metric of each task
-family is kept (:data:`neuroicl.plan.families.PRIMARY`: Dice for masks, PSNR otherwise). Scores are first
-averaged within each subject (over repeats, slices, labels and modalities), then summarized as mean ± std
-(ddof = 1) across subjects.
+family is kept (:data:`neuroicl.plan.families.PRIMARY`: Dice for masks, PSNR otherwise).
+
+Two spreads, as the paper reports them (ddof = 1 throughout):
+
+* ``spread="cases"`` — Table 4 ("Standard deviation across modalities and segmentation classes", its
+  caption): scores are averaged within each case (input modality, and segmentation class where there is
+  one) over subjects, slices and repeats; mean ± std across the cases.
+* ``spread="subjects"`` — Figs. 4 and 12 ("The bars denote the standard deviation across subjects",
+  Fig. 12's caption): scores are averaged within each subject (over repeats, slices, classes and
+  modalities); mean ± std across the subjects.
 """
 
 from __future__ import annotations
@@ -33,9 +40,14 @@ TASKS = {
 VARIANTS = ("Neuralizer-seen", "Neuralizer-unseen", "UniverSeg", "U-Net", "Floor", "Identity")
 
 _DECIMALS = {"dice": 2, "psnr": 1}
+#: What the ± of each spread is taken across, in words.
+_ACROSS = {"subjects": "subjects", "cases": "input modalities and segmentation classes"}
 ALL = "all"
 NO_X = "—"
-SUMMARY_COLUMNS = ("variant", "task", "metric", "x", "x_label", "mean", "std", "n_subjects")
+SUMMARY_COLUMNS = ("variant", "task", "metric", "x", "x_label", "mean", "std", "n", "spread")
+
+#: What the ± of a summary is taken across: the groups each spread averages within first.
+SPREADS = {"subjects": ["dataset", "subject"], "cases": ["modality", "label"]}
 
 
 def _flag(values: pd.Series) -> pd.Series:
@@ -74,17 +86,21 @@ def _variant_rank(variants: pd.Series) -> pd.Series:
     return variants.map(known | others)
 
 
-def summarize(metrics: pd.DataFrame, modality: str | None = None) -> pd.DataFrame:
-    """Mean ± std across subjects of each variant's primary metric per task and x (Table 4, Fig. 4 and 12).
+def summarize(metrics: pd.DataFrame, modality: str | None = None, spread: str = "subjects") -> pd.DataFrame:
+    """Mean ± std of each variant's primary metric per task and x (Figs. 4 and 12; Table 4 with ``spread="cases"``).
 
     ``modality``: keep only rows whose input modality is exactly this (Fig. 12: ``"T1w"``); None keeps all.
-    Returns one row per (variant, task, x) with columns :data:`SUMMARY_COLUMNS`, sorted by variant
-    (:data:`VARIANTS`), task (:data:`TASKS`) and x ascending (``all`` = ``inf`` last, Identity's x NaN).
+    ``spread``: ``"subjects"`` (± across subjects) or ``"cases"`` (± across input modalities and
+    segmentation classes); ``n`` counts the subjects or cases. Returns one row per (variant, task, x) with
+    columns :data:`SUMMARY_COLUMNS`, sorted by variant (:data:`VARIANTS`), task (:data:`TASKS`) and x
+    ascending (``all`` = ``inf`` last, Identity's x NaN).
 
     Example:
         >>> summary = summarize(metrics_table.read("results/evaluate/metrics.csv"), modality="T1w")
     """
     _check(metrics)
+    if spread not in SPREADS:
+        raise ValueError(f"spread must be one of {list(SPREADS)}, got {spread!r}")
     frame = metrics[metrics["metric"] == metrics["family"].map(PRIMARY)]
     if modality is not None:
         frame = frame[frame["modality"] == modality]
@@ -92,9 +108,9 @@ def summarize(metrics: pd.DataFrame, modality: str | None = None) -> pd.DataFram
     x, labels = _x_axis(frame)
     frame = frame.assign(x=x, x_label=labels)
     keys = ["variant", "task", "metric", "x", "x_label"]
-    per_subject = frame.groupby([*keys, "dataset", "subject"], dropna=False, sort=False)["value"].mean()
-    summary = per_subject.groupby(level=keys, dropna=False, sort=False).agg(["mean", "std", "size"]).reset_index()
-    summary = summary.rename(columns={"size": "n_subjects"}).astype({"x": float, "n_subjects": int})
+    per_group = frame.groupby([*keys, *SPREADS[spread]], dropna=False, sort=False)["value"].mean()
+    summary = per_group.groupby(level=keys, dropna=False, sort=False).agg(["mean", "std", "size"]).reset_index()
+    summary = summary.rename(columns={"size": "n"}).astype({"x": float, "n": int}).assign(spread=spread)
     summary["std"] = summary["std"].fillna(0.0)
     order = summary.assign(_v=_variant_rank(summary["variant"]), _t=summary["task"].map(list(TASKS).index))
     order = order.sort_values(["_v", "variant", "_t", "x"], na_position="last", kind="stable")
@@ -146,8 +162,9 @@ def _escape(text: str) -> str:
 def to_latex(summary: pd.DataFrame) -> str:
     """Table 4 as a booktabs ``tabular`` (for ``\\input``): the variant on its first row, a rule between variants."""
     header, rows = _layout(summary, r" $\pm$ ")
+    across = _ACROSS[summary["spread"].iloc[0]] if len(summary) else "subjects"
     lines = [
-        "% Table 4: Dice (segmentation, skull stripping) or PSNR in dB (other tasks), mean $\\pm$ std across subjects",
+        f"% Table 4: Dice (segmentation, skull stripping) or PSNR in dB (other tasks), mean $\\pm$ std across {across}",
         r"\begin{tabular}{ll" + "c" * len(header) + "}",
         r"\toprule",
         " & ".join(["Model", "Subjects", *map(_escape, header)]) + r" \\",

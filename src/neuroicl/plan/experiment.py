@@ -86,11 +86,12 @@ class Plan:
         """The config parts run ``name``'s training and evaluation read: a change elsewhere reruns neither.
 
         Keys: ``tasks``, ``training`` (without the catalogue's ``runs``), ``evaluation``,
-        ``models.hyperparameters.<its model>`` and ``preprocess.slices``.
+        ``models.hyperparameters.<its model>`` (with the run's own ``hparams`` over them) and
+        ``preprocess.slices``.
         """
         run = self.run(name)
         training = {key: value for key, value in self.config["training"].items() if key != "runs"}
-        hparams = self.config["models"]["hyperparameters"].get(run.model, {})
+        hparams = {**self.config["models"]["hyperparameters"].get(run.model, {}), **run.hparams}
         return {
             "tasks": self.config["tasks"],
             "training": training,

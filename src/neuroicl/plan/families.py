@@ -1,11 +1,11 @@
 """Task families: which family each task belongs to, and what a family is scored and trained with.
 
 A family groups the tasks that share an output kind and therefore an objective and a metric
-(Neuralizer supplement, Sec. G): binary masks (``segmentation``, ``skull_strip``: sigmoid, soft
-Dice, scored by Dice) and intensity images (``reconstruction``, ``transfer``: identity, MSE, scored
-by PSNR, SSIM and MAE). This module is the one owner of that knowledge; the tasks
-(:mod:`neuroicl.tasks.catalog`), the objectives (:mod:`neuroicl.models.losses`), the scoring
-(:mod:`neuroicl.evaluation.scoring`), Table 4 and the figures read it from here.
+(Neuralizer supplement, Sec. G): binary masks (``segmentation``, ``skull_strip``: soft Dice, scored by
+Dice) and intensity images (``reconstruction``, ``transfer``: MSE, scored by PSNR, SSIM and MAE).
+This module is the one owner of that knowledge; the tasks (:mod:`neuroicl.tasks.catalog`), the
+objectives (:mod:`neuroicl.models.losses`), the scoring (:mod:`neuroicl.evaluation.scoring`), Table 4
+and the figures read it from here.
 
 Example:
     >>> family_of("denoising"), PRIMARY[family_of("denoising")]
@@ -17,7 +17,7 @@ from __future__ import annotations
 #: Every family, in a fixed order (the index of a family in a training batch, ``Batch.family_ids``).
 FAMILIES = ("segmentation", "skull_strip", "reconstruction", "transfer")
 
-#: Families whose output is a binary mask (sigmoid + soft Dice); the others output intensities (MSE).
+#: Families whose output is a binary mask (soft Dice); the others output intensities (MSE).
 MASK_FAMILIES = ("segmentation", "skull_strip")
 
 #: The metrics evaluation reports per family, the primary one (Table 4, the figures) first.

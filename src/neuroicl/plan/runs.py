@@ -69,7 +69,8 @@ class Run:
             this many context pairs and evaluation scores the context sizes up to it.
         target_images: training also receives the test split's images without their labels or
             outputs (the unlabeled target domain of domain adaptation).
-        trainer: how the run is trained (:data:`neuroicl.training.trainers.TRAINERS`).
+        trainer: how the run is trained (:data:`neuroicl.training.runner.TRAINERS`).
+        hparams: hyperparameters that replace those of ``models.hyperparameters.<model>`` for this run.
     """
 
     name: str
@@ -88,6 +89,7 @@ class Run:
     max_context: int | None = None
     target_images: bool = False
     trainer: str = EPISODES
+    hparams: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.max_context is not None and self.max_context < 1:
@@ -170,10 +172,11 @@ def _unet(config: dict[str, Any], n_train: int) -> list[Run]:
     for task in block["tasks"]:
         for k in subject_counts(block["subjects"], n_train):
             label = "all" if k == n_train else f"n{k}"
+            hparams = dict(block.get("all_hyperparameters") or {}) if k == n_train else {}
             runs.append(Run(f"unet-{task}-{label}", "unet", VARIANTS["unet"], (task,), {task: 1.0},
                             groups=tuple(block["augmentations"]), subjects=None if k == n_train else k,
                             steps=block["steps"], batch_size=block["batch_size"], per_label=task == "segmentation",
-                            in_context=False, uses_cases=True))
+                            in_context=False, uses_cases=True, hparams=hparams))
     return runs
 
 

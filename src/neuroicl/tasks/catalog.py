@@ -53,10 +53,12 @@ class ClassSettings:
     Attributes:
         max_classes: a target joins 1..max_classes classes (uniform).
         bilateral_probability: chance that each chosen class comes with its other-hemisphere twin.
+        exclude: label ids a target never joins (the evaluation classes, held out from training).
     """
 
     max_classes: int = 3
     bilateral_probability: float = 0.5
+    exclude: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
         if self.max_classes < 1:
@@ -71,6 +73,10 @@ class _ClassTask(Task):
     Settings = ClassSettings
 
     def choose(self, rng: np.random.Generator, classes: list[int]) -> tuple[int, ...]:
+        classes = [c for c in classes if c not in self.settings.exclude]
+        if not classes:
+            raise ValueError(f"{self.name}: every class of the dataset is excluded {self.settings.exclude}; "
+                             f"nothing is left to pose the task (training.class_holdout)")
         k = int(rng.integers(1, self.settings.max_classes + 1))
         chosen = set(rng.choice(classes, size=min(k, len(classes)), replace=False).tolist())
         if rng.random() < self.settings.bilateral_probability:

@@ -52,6 +52,14 @@ class Pool:
     def has_labels(self) -> bool:
         return bool(self.classes)
 
+    def rows_showing(self, classes: tuple[int, ...], min_pixels: int, rows: np.ndarray | None = None) -> np.ndarray:
+        """The rows (of ``rows``, default all) whose label map shows at least ``min_pixels`` pixels of ``classes``
+        together: the slices on which a segmentation of those classes is a well-posed question."""
+        rows = np.arange(len(self)) if rows is None else np.asarray(rows)
+        labels = self.labels[torch.as_tensor(rows, device=self.labels.device)].long().cpu()
+        area = torch.isin(labels, torch.tensor(classes)).flatten(1).sum(1).numpy()
+        return rows[area >= min_pixels]
+
     def without_labels(self) -> Pool:
         """The same slices with every label map zeroed (images and brain masks only)."""
         return replace(self, labels=torch.zeros_like(self.labels), classes=[])

@@ -44,10 +44,28 @@ def settings_for(run: Run, training: dict[str, Any]) -> TrainSettings:
     )
 
 
-def task_setup(run: Run, tasks_config: dict[str, Any], pools: list[Pool], slice_axis: str) -> TaskSetup:
-    """The task setup of ``run``: its task weights, its augmentation groups, its omitted augmentations, and
-    context sizes capped by its ``max_context``."""
+#: The tasks whose targets are unions of anatomical classes (the class hold-out applies to them).
+CLASS_TASKS = ("segmentation", "masking")
+
+
+def held_out_classes(run: Run, config: dict[str, Any]) -> tuple[int, ...]:
+    """The label ids ``run`` never trains a class target on: with ``training.class_holdout``, every id of
+    the evaluation classes (``evaluation.labels``, both hemispheres) for an in-context model, so that it
+    meets them first at test time (the paper's class hold-outs, supplement C.2); none otherwise."""
+    if not config["training"].get("class_holdout", False) or not run.in_context:
+        return ()
+    return tuple(sorted({int(i) for ids in config["evaluation"]["labels"].values() for i in ids}))
+
+
+def task_setup(run: Run, tasks_config: dict[str, Any], pools: list[Pool], slice_axis: str,
+               holdout: tuple[int, ...] = ()) -> TaskSetup:
+    """The task setup of ``run``: its task weights, its augmentation groups, its omitted augmentations,
+    context sizes capped by its ``max_context``, and the label ids ``holdout`` excluded from the class
+    tasks (:func:`held_out_classes`)."""
     config = copy.deepcopy(tasks_config)
+    if holdout:
+        for name in CLASS_TASKS:
+            config["settings"][name] = {**config["settings"].get(name, {}), "exclude": list(holdout)}
     if run.max_context is not None:
         config["context"]["size"] = [min(size, run.max_context) for size in config["context"]["size"]]
     tree = config["augmentations"]["tree"]
@@ -68,7 +86,8 @@ def train_episodes(run: Run, config: dict[str, Any], data: TrainingData, checkpo
     world = world or World()
     training = config["training"]
     pools = data.pools
-    setup = task_setup(run, config["tasks"], pools, config["preprocess"]["slices"]["axis"])
+    holdout = held_out_classes(run, config)
+    setup = task_setup(run, config["tasks"], pools, config["preprocess"]["slices"]["axis"], holdout)
     hparams = config["models"]["hyperparameters"][run.model]
     evaluation = EvalSettings.from_config(config["evaluation"])
     labels = list(evaluation.labels) if run.per_label else [""]
@@ -76,7 +95,7 @@ def train_episodes(run: Run, config: dict[str, Any], data: TrainingData, checkpo
     for label in labels:
         settings = settings_for(run, training)
         settings = replace(settings, seed=stable_seed(settings.seed, label) % 2**32) if label else settings
-        key = checkpoint_key(run, config, label, settings, data.subjects, stamp, world.size)
+        key = checkpoint_key(run, config, label, settings, data.subjects, stamp, world.size, holdout)
         generator = torch.Generator().manual_seed(stable_seed("init", settings.seed))
         model = build_model(run.model, generator=generator, device=data.device, **hparams)
         draw = _drawer(run, setup, pools, evaluation, label, settings.batch_size)
@@ -94,12 +113,13 @@ def train_episodes(run: Run, config: dict[str, Any], data: TrainingData, checkpo
 
 def checkpoint_key(
     run: Run, config: dict[str, Any], label: str, settings: TrainSettings, subjects: list[str] | dict[str, list[str]],
-    stamp: Any, processes: int = 1,
+    stamp: Any, processes: int = 1, holdout: tuple[int, ...] = (),
 ) -> str:
     """The fingerprint of everything that shapes one network's training: a change starts it afresh.
 
     ``processes``: DDP workers N; it joins the fingerprint only when N > 1 (each rank synthesises with
     its own seeds), so the keys of one-process runs, and their checkpoints, are those of before.
+    ``holdout``: the held-out label ids (:func:`held_out_classes`); they join it when there are any.
     """
     payload = {
         "run": asdict(run), "label": label, "settings": asdict(settings), "subjects": subjects, "data": stamp,
@@ -107,23 +127,39 @@ def checkpoint_key(
         "evaluation": config["evaluation"] if run.uses_cases else None,
         "axis": config["preprocess"]["slices"]["axis"], "device": config["training"]["device"],
     }
-    return fingerprint(payload if processes == 1 else {**payload, "processes": processes})
+    payload = payload if processes == 1 else {**payload, "processes": processes}
+    return fingerprint({**payload, "holdout": list(holdout)} if holdout else payload)
 
 
 def _drawer(run: Run, setup: TaskSetup, pools: list[Pool], evaluation: EvalSettings, label: str, batch_size: int):
     """Episodes of one step: Table 7 episodes, or (task-specific U-Net) random evaluation cases of its task,
-    each from a dataset that can pose it (its own modalities)."""
+    each from a dataset that can pose it (its own modalities), on a slice that poses it as evaluation does:
+    a class case's target slice shows at least ``evaluation.min_label_pixels`` pixels of its class (without
+    that, most slices of a small structure are empty and the network learns to predict nothing)."""
     if not run.uses_cases:
         return lambda rng: setup.sampler.sample(rng, batch_size)
     (task,) = run.eval_tasks
-    cases = [(pool, case) for pool in setup.sampler.valid[task]
-             for case in cases_for(task, pools[pool].modalities, evaluation) if case.label == label]
+    cases = []
+    for pool in setup.sampler.valid[task]:
+        for case in cases_for(task, pools[pool].modalities, evaluation):
+            if case.label != label:
+                continue
+            rows = None
+            if case.choice:  # slices showing the class, with the case's modality acquired
+                rows = pools[pool].rows_showing(case.choice, evaluation.min_label_pixels)
+                rows = rows[pools[pool].available[rows, pools[pool].modalities.index(case.modality)]]
+            if rows is None or len(rows):
+                cases.append((pool, case, rows))
     if not cases:
         raise ValueError(f"run {run.name!r}: no dataset among {[p.name for p in pools]} has a {task} case {label!r}")
 
     def draw(rng: np.random.Generator):
-        picked = rng.integers(len(cases), size=batch_size)
-        return [setup.sampler.episode(rng, task, 0, choice=cases[i][1].choice, modalities=cases[i][1].modalities,
-                                      target_pools=[cases[i][0]]) for i in picked]
+        episodes = []
+        for i in rng.integers(len(cases), size=batch_size):
+            pool, case, rows = cases[i]
+            target = None if rows is None else (pool, int(rows[rng.integers(len(rows))]))
+            episodes.append(setup.sampler.episode(rng, task, 0, choice=case.choice, modalities=case.modalities,
+                                                  target=target, target_pools=[pool]))
+        return episodes
 
     return draw

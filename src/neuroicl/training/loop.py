@@ -2,8 +2,9 @@
 
 Every step draws its episodes and synthesis noise from generators seeded by ``(seed, step)``, so
 a run resumed from a checkpoint sees exactly the batches an uninterrupted run sees, and on the
-CPU the same seed gives the same weights. Losses follow the task family (supplement G): sigmoid +
-soft Dice for masks, MSE for images, on the target's scored channels only (``Batch.active``).
+CPU the same seed gives the same weights. Losses follow the task family and the model
+(:meth:`neuroicl.models.base.Predictor.objective`): soft Dice for masks, MSE for images, on the target's
+scored channels only (``Batch.active``).
 
 Example:
     >>> log = train(model, draw, synth, TrainSettings(steps=100, batch_size=8), store)
@@ -26,7 +27,6 @@ from torch import Tensor
 from tqdm.auto import tqdm
 
 from neuroicl.models.base import TrainablePredictor
-from neuroicl.models.losses import objective_for
 from neuroicl.plan.families import FAMILIES
 from neuroicl.tasks.episodes import Episode, stable_seed
 from neuroicl.tasks.synthesize import Batch
@@ -107,12 +107,13 @@ def batch_loss(model: torch.nn.Module, batch: Batch, weights: dict[str, float] |
     few elementwise passes instead of gathering each family's samples with an index uploaded from
     the host.
     """
+    objectives = getattr(model, "module", model)  # the model itself under DDP
     raw = model(batch.target_in, batch.context_in, batch.context_out).float()
     off = ~batch.active[:, :, None, None]
     target = batch.target_out.masked_fill(off, 0.0)
     loss = torch.zeros(len(raw), device=raw.device)
     for family in sorted(set(batch.families)):
-        objective = objective_for(family)
+        objective = objectives.objective(family)
         fill = _OFF_LOGIT if objective.activation == "sigmoid" else 0.0
         weight = (weights or {}).get(family, 1.0)
         mine = batch.family_ids == FAMILIES.index(family)

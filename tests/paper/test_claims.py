@@ -1,0 +1,76 @@
+"""The claims table: the numbers compared and the verdicts, on hand-made metrics."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from neuroicl.evaluation.metrics_table import COLUMNS
+from neuroicl.paper.claims import claims, to_markdown
+from neuroicl.paper.table4 import summarize
+
+RUNS = {
+    "seen": {"run": "neuralizer-seen", "model": "neuralizer", "variant": "Neuralizer-seen", "train_subjects": 4,
+             "all_subjects": True},
+    "floor": {"run": "context_mean", "model": "context_mean", "variant": "Floor", "train_subjects": 4,
+              "all_subjects": True},
+    "identity": {"run": "identity", "model": "identity", "variant": "Identity", "train_subjects": 4,
+                 "all_subjects": True, "context_size": np.nan},
+    "unet1": {"run": "unet-x-n1", "model": "unet", "variant": "U-Net", "train_subjects": 1, "all_subjects": False,
+              "context_size": np.nan},
+    "unetall": {"run": "unet-x-all", "model": "unet", "variant": "U-Net", "train_subjects": 4, "all_subjects": True,
+                "context_size": np.nan},
+}
+TASK = {"segmentation": ("segmentation", "dice", "cortex"), "denoising": ("reconstruction", "psnr", "")}
+
+
+def row(who: str, task: str, value: float, context_size: float = 32, subject: str = "sub-1") -> dict:
+    family, metric, label = TASK[task]
+    base = {"task": task, "family": family, "dataset": "d", "subject": subject, "slice": 1, "repeat": 0,
+            "context_size": context_size, "modality": "T1w", "target_modality": "", "label": label, "metric": metric,
+            "value": value}
+    return base | RUNS[who] | ({"context_size": np.nan} if "context_size" in RUNS[who] else {})
+
+
+def verdicts(rows: list[dict]) -> pd.DataFrame:
+    table = claims(summarize(pd.DataFrame(rows, columns=list(COLUMNS))))
+    return table.set_index(["claim", "task", "measured"])["verdict"]
+
+
+@pytest.fixture
+def good() -> list[dict]:
+    return [
+        row("seen", "segmentation", 0.8), row("seen", "segmentation", 0.6, context_size=1),
+        row("seen", "denoising", 25.0), row("seen", "denoising", 23.0, context_size=1),
+        row("floor", "segmentation", 0.7), row("floor", "denoising", 20.0),
+        row("identity", "denoising", 24.0),
+        row("unet1", "segmentation", 0.5), row("unet1", "denoising", 24.5),
+        row("unetall", "segmentation", 0.9), row("unetall", "denoising", 26.0),
+    ]
+
+
+def test_every_claim_holds_on_numbers_that_support_it(good):
+    result = verdicts(good)
+    assert set(result) == {"PASS"}
+    assert result["Neuralizer-seen at its largest context beats the floor", "segmentation", "Neuralizer-seen (L = 32)"]
+    assert ("U-Net on all data is the ceiling for segmentation", "segmentation", "U-Net (all)") in result.index
+
+
+def test_a_failed_claim_is_reported_with_its_numbers(good):
+    good[0] = row("seen", "segmentation", 0.65)  # below the floor (0.7)
+    good[-1] = row("unetall", "denoising", 24.2)  # below the U-Net on one subject (24.5)
+    table = claims(summarize(pd.DataFrame(good, columns=list(COLUMNS))))
+    seg = table[(table["claim"].str.startswith("Neuralizer-seen at its largest")) & (table["task"] == "segmentation")]
+    assert seg[["value", "reference_value", "verdict"]].values.tolist() == [[pytest.approx(0.65), 0.7, "FAIL"]]
+    unet = table[table["claim"].str.startswith("U-Net (all subjects)") & (table["task"] == "denoising")]
+    assert unet["verdict"].tolist() == ["FAIL"]
+    markdown = to_markdown(table)
+    assert "**FAIL**" in markdown and "0.65" in markdown and "FAIL," in markdown.splitlines()[-1]
+
+
+def test_the_floor_of_an_image_task_is_the_identity(good):
+    good[2] = row("seen", "denoising", 23.5)  # above the context mean (20) but below the identity (24)
+    result = verdicts(good)
+    assert result["Neuralizer-seen at its largest context beats the floor", "denoising", "Neuralizer-seen (L = 32)"] \
+        == "FAIL"
