@@ -31,7 +31,7 @@ from neuroicl.plan.experiment import Plan
 from neuroicl.plan.runs import Run, by_name, catalogue
 from neuroicl.training import runner
 from neuroicl.training.data import TrainingData
-from tests.helpers.toy import toy_split, toy_store
+from tests.helpers.toy import toy_pool, toy_split, toy_store
 
 
 @dataclass(frozen=True)
@@ -107,8 +107,6 @@ def toy(monkeypatch, test_config):
     test_config["training"]["runs"]["toy"] = {"tasks": ["denoising"]}
     test_config["models"]["hyperparameters"]["toy"] = {"fit_steps": 20}
     test_config["evaluation"]["context_sizes"] = [1, 2]
-    from tests.helpers.toy import toy_pool
-
     pool = toy_pool(subjects=4)
     return test_config, {"toy": toy_store(pool)}, {"toy": toy_split(pool, 3)}
 

@@ -21,9 +21,6 @@ from neuroicl.core.io import atomic_path, write_json, write_tsv
 
 ARRAYS = ("images", "mask", "labels")
 
-#: Every file of a store, in the order the workflow lists them.
-FILES = ("images.npy", "mask.npy", "labels.npy", "meta.json", "index.tsv")
-
 
 def write_subject_slices(path: str, arrays: dict[str, np.ndarray]) -> None:
     """Save one subject's slices (.npz, uncompressed), atomically."""

@@ -189,8 +189,7 @@ def _pooch_download(entry: Archive, staging: Path, *, progress: bool, retries: i
     except requests.exceptions.ConnectionError as error:
         raise DownloadError(
             f"{entry.name}: could not connect to {host}, or the connection broke, while downloading {entry.url} "
-            f"({error}); "
-            f"check the network; {kept}"
+            f"({error}); check the network; {kept}"
         ) from error
     except requests.exceptions.RequestException as error:
         raise DownloadError(f"{entry.name}: the transfer of {entry.url} was cut off ({error}); {kept}") from error
@@ -220,18 +219,16 @@ def _verify(path: Path, context: _Context, what: str) -> str:
         raise ChecksumError(
             f"{entry.name}: {what} does not match the published {entry.hash_algorithm} hash in {context.registry} "
             f"(URL {entry.url}; expected {entry.hash_value}, actual {digests[entry.hash_algorithm]}; source of the "
-            "hash: "
-            f"{entry.hash_source or 'not given'}). The file was deleted; rerun to download it again. If the mismatch "
-            f"persists, the server's file differs from the published one: check {entry.homepage} before changing the "
-            "registry."
+            f"hash: {entry.hash_source or 'not given'}). The file was deleted; rerun to download it again. If the "
+            f"mismatch persists, the server's file differs from the published one: check {entry.homepage} before "
+            "changing the registry."
         )
     if not entry.hash and recorded and digests["sha256"] != recorded.sha256:
         path.unlink()
         raise ChecksumError(
             f"{entry.name}: {what} does not match the sha256 recorded in the lock file {context.lock_path} on "
             f"{recorded.recorded} (URL {entry.url}; expected {recorded.sha256}, actual {digests['sha256']}). The "
-            "file was "
-            f"deleted. If the file legitimately changed on the server, delete the '{entry.name}' entry from "
+            f"file was deleted. If the file legitimately changed on the server, delete the '{entry.name}' entry from "
             f"{context.lock_path} and rerun to record the new hash; otherwise rerun to download it again."
         )
     return digests["sha256"]

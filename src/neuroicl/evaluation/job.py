@@ -38,10 +38,8 @@ def evaluate_run(run: Run, config: dict[str, Any], stores: Mapping[str, SliceSto
     setups = {name: evaluation_setup(config, stores[name], splits[name], name) for name in stores}
     settings = EvalSettings.from_config(config["evaluation"])
     predict = predictor(run, config, model_path, device)
-    table, samples = evaluate(predict, setups, list(run.eval_tasks), settings, run_columns(run, splits),
-                              context_sizes=run.context_sizes(settings.context_sizes), device=device,
-                              keep_samples=True)
-    return table, samples
+    return evaluate(predict, setups, list(run.eval_tasks), settings, run_columns(run, splits),
+                    context_sizes=run.context_sizes(settings.context_sizes), device=device, keep_samples=True)
 
 
 def write_outputs(table: pd.DataFrame, samples: dict[str, np.ndarray], metrics_path: str | os.PathLike,

@@ -23,9 +23,11 @@ import pandas as pd
 
 from neuroicl.paper.table4 import TASKS
 from neuroicl.plan.families import family_of, outputs_image
+from neuroicl.plan.runs import VARIANTS
 
+#: The legend names of the rows the claims compare (:data:`neuroicl.plan.runs.VARIANTS`).
 SEEN, UNSEEN, UNET, UNIVERSEG, FLOOR, IDENTITY = (
-    "Neuralizer-seen", "Neuralizer-unseen", "U-Net", "UniverSeg", "Floor", "Identity",
+    VARIANTS[key] for key in ("neuralizer-seen", "neuralizer-unseen", "unet", "universeg", "context_mean", "identity")
 )
 #: The learned variants (every other row is a reference).
 LEARNED = (SEEN, UNSEEN, UNIVERSEG, UNET)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from neuroicl.plan.slicing import AXES, axis_index
+from neuroicl.plan.slicing import axis_index
 
 
 def select_slices(reference_mask: np.ndarray, axis: str, min_brain_fraction: float, step: int = 1) -> np.ndarray:
@@ -23,7 +23,7 @@ def select_slices(reference_mask: np.ndarray, axis: str, min_brain_fraction: flo
 
 def cut(volume: np.ndarray, axis: str, indices: np.ndarray) -> np.ndarray:
     """Slices ``[S, H, W]`` of ``volume [X, Y, Z]`` (H, W in RAS order of the two remaining axes)."""
-    return np.moveaxis(volume, AXES[axis], 0)[indices]
+    return np.moveaxis(volume, axis_index(axis), 0)[indices]
 
 
 def subject_slices(

@@ -119,9 +119,8 @@ def build(
     foreign = _foreign_files(out_root)
     if foreign:
         raise AdapterError(
-            f"{kind}: {out_root} holds files an adapter did not write ({', '.join(map(str, foreign[:5]))}); refusing "
-            "to "
-            "replace it. Give the dataset another name or move those files away."
+            f"{kind}: {out_root} holds files an adapter did not write ({', '.join(map(str, foreign[:5]))}); "
+            "refusing to replace it. Give the dataset another name or move those files away."
         )
     for pattern in (f".{out_root.name}.adapt-*", f".{out_root.name}.old-*"):  # leftovers of a killed run
         for stale in out_root.parent.glob(pattern):
@@ -151,8 +150,8 @@ def build(
             listed = "; ".join(f"{source}: {reason}" for source, reason in skipped[:10]) or "none"
             raise AdapterError(
                 f"{kind}: only {len(kept)} valid subjects found, {n_subjects} requested ({len(skipped)} skipped — "
-                f"{listed}). "
-                "Lower the number of subjects for this dataset in the config, or check the downloaded files."
+                f"{listed}). Lower the number of subjects for this dataset in the config, or check the downloaded "
+                "files."
             )
         write_tsv(
             temporary / "participants.tsv",
