@@ -5,8 +5,8 @@ library's parts so that its phases can be timed: the step's episodes (``tasks`` 
 their synthesis on ``--device`` (``synthesize``, from two toy pools of ``--size`` slices), the forward
 pass and ``batch_loss`` (under bf16 autocast if ``--bf16``), backward, gradient clipping and the AdamW
 step, with the learning-rate schedule and loss weights of the run's ``TrainSettings``. Flags default
-to what the loop does on the device: on CUDA bf16 autocast and channels-last weights, and
-``torch.compile`` when ``training.compile`` is set; on the CPU none of them.
+to what the loop does on the device: channels-last weights everywhere; on CUDA also bf16 autocast, and
+``torch.compile`` when ``training.compile`` is set.
 
 Models at the paper configuration (Table 6): Neuralizer (64 channels, 4 levels, two convolutions per
 unit, the last context update kept) on Table 7 episodes (run ``neuralizer-seen``) with context size
@@ -395,7 +395,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--bf16", action=argparse.BooleanOptionalAction, default=None,
                    help="bf16 autocast (default: on CUDA)")
     p.add_argument("--channels-last", action=argparse.BooleanOptionalAction, default=None,
-                   help="channels-last weights (default: on CUDA)")
+                   help="channels-last weights (default: on, as the loop)")
     p.add_argument("--compile", action=argparse.BooleanOptionalAction, default=None,
                    help="torch.compile the model (default: training.compile, on CUDA)")
     p.add_argument("--peak-tflops", type=float, default=None, help="the device's peak (H100 SXM bf16 dense: 989)")
@@ -419,7 +419,7 @@ def main(argv: list[str] | None = None) -> list[Result]:
     cuda = args.device == "cuda"
     config = yaml.safe_load(Path(args.config).read_text())
     args.bf16 = cuda if args.bf16 is None else args.bf16
-    args.channels_last = cuda if args.channels_last is None else args.channels_last
+    args.channels_last = True if args.channels_last is None else args.channels_last
     args.compile = cuda and bool(config["training"]["compile"]) if args.compile is None else args.compile
     torch.set_num_threads(args.threads)
     command = shlex.join(["python", "-m", "bench.train_speed", *(sys.argv[1:] if argv is None else argv)])

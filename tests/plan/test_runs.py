@@ -91,6 +91,17 @@ def test_the_u_net_on_all_subjects_takes_its_own_width(config):
     assert by_name(runs, "unet-denoising-n1").hparams == {}
 
 
+def test_the_u_net_on_all_subjects_takes_its_own_steps(config):
+    config = copy.deepcopy(config)
+    block = config["training"]["runs"]["unet"]
+    block.pop("all_steps", None)
+    assert by_name(catalogue(config, n_train=6), "unet-denoising-all").steps == block["steps"]
+    block["all_steps"] = 2 * block["steps"]
+    runs = catalogue(config, n_train=6)
+    assert by_name(runs, "unet-denoising-all").steps == 2 * block["steps"]
+    assert by_name(runs, "unet-denoising-n1").steps == block["steps"]
+
+
 def test_the_paper_config_trains_the_u_net_on_all_data_256_channels_wide(root):
     """Supplement H: the U-Net baseline on all data has 256 channels."""
     from snakemake.utils import update_config

@@ -204,3 +204,11 @@ def test_a_killed_job_resumes_to_the_same_weights(root, tmp_path):
     whole, resumed = (torch.load(tmp_path / name) for name in ("whole.pt", "killed.pt"))
     assert all(torch.equal(whole[k], resumed[k]) for k in whole)
     assert np.isfinite([v.float().sum().item() for v in resumed.values()]).all()
+
+
+def test_training_keeps_convolution_weights_channels_last(make_pool, task_config, tmp_path):
+    """Channels-last weights on every device (the faster CPU step, docs/performance.md)."""
+    model, _ = _toy_training(make_pool, task_config, tmp_path, steps=2)
+    kernels = [p for p in model.parameters() if p.dim() == 4 and p.shape[1] > 1 and p.shape[2] > 1]
+    assert kernels and all(p.is_contiguous(memory_format=torch.channels_last) for p in kernels)
+    assert not all(p.is_contiguous() for p in kernels)

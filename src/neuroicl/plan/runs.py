@@ -171,11 +171,13 @@ def _unet(config: dict[str, Any], n_train: int) -> list[Run]:
     runs = []
     for task in block["tasks"]:
         for k in subject_counts(block["subjects"], n_train):
-            label = "all" if k == n_train else f"n{k}"
-            hparams = dict(block.get("all_hyperparameters") or {}) if k == n_train else {}
+            every = k == n_train
+            label = "all" if every else f"n{k}"
+            hparams = dict(block.get("all_hyperparameters") or {}) if every else {}
+            steps = int(block.get("all_steps") or block["steps"]) if every else block["steps"]
             runs.append(Run(f"unet-{task}-{label}", "unet", VARIANTS["unet"], (task,), {task: 1.0},
-                            groups=tuple(block["augmentations"]), subjects=None if k == n_train else k,
-                            steps=block["steps"], batch_size=block["batch_size"], per_label=task == "segmentation",
+                            groups=tuple(block["augmentations"]), subjects=None if every else k,
+                            steps=steps, batch_size=block["batch_size"], per_label=task == "segmentation",
                             in_context=False, uses_cases=True, hparams=hparams))
     return runs
 
