@@ -16,6 +16,7 @@ TINY = {
     "universeg": {"channels": 8, "levels": 3},
     "context_mean": {},
     "identity": {},
+    "metaseg": {"width": 8, "hidden": 1, "steps": 2},
 }
 
 

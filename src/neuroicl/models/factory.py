@@ -10,13 +10,15 @@ Example:
 from __future__ import annotations
 
 import dataclasses
+import inspect
 from typing import Any
 
 import torch
 
-from neuroicl.models.base import Predictor, TrainablePredictor
+from neuroicl.models.base import Predictor
 from neuroicl.models.context_mean import ContextMean, ContextMeanConfig
 from neuroicl.models.identity import Identity, IdentityConfig
+from neuroicl.models.metaseg import MetaSeg, MetaSegConfig
 from neuroicl.models.neuralizer import Neuralizer, NeuralizerConfig
 from neuroicl.models.unet import UNet, UNetConfig
 from neuroicl.models.universeg import UniverSeg, UniverSegConfig
@@ -28,6 +30,7 @@ MODELS: dict[str, tuple[type, type[Predictor]]] = {
     "universeg": (UniverSegConfig, UniverSeg),
     "context_mean": (ContextMeanConfig, ContextMean),
     "identity": (IdentityConfig, Identity),
+    "metaseg": (MetaSegConfig, MetaSeg),
 }
 
 
@@ -66,6 +69,6 @@ def build_model(
     """
     config = model_config(name, **hparams)
     model_cls = MODELS[name][1]
-    if issubclass(model_cls, TrainablePredictor):
+    if "generator" in inspect.signature(model_cls).parameters:  # weights of its own, trained or fitted
         return model_cls(config, generator=generator, device=device)
     return model_cls(config)

@@ -10,6 +10,8 @@ A run is named by a Snakemake wildcard value and fully described by a :class:`Ru
 * ``unet`` → ``unet-<task>-n<k>`` / ``unet-<task>-all``: a task-specific U-Net on ``k`` (or all)
   training subjects;
 * ``universeg`` → ``universeg-<task>``: UniverSeg-style in-context segmentation;
+* ``metaseg`` → ``metaseg-<task>-n<k>`` / ``metaseg-<task>-all``: MetaSeg (meta-learned INR, fitted to each
+  test image) on ``k`` (or all) training subjects, with its own trainer; optional;
 * ``context_mean`` (the floor) and ``identity`` (input as prediction): parameter-free, no training.
 
 A new comparator adds one entry with :func:`entry` (docs/extending.md); what makes it different from
@@ -36,6 +38,7 @@ VARIANTS = {
     "neuralizer-unseen": "Neuralizer-unseen",
     "unet": "U-Net",
     "universeg": "UniverSeg",
+    "metaseg": "MetaSeg",
     "context_mean": "Floor",
     "identity": "Identity",
 }
@@ -71,6 +74,7 @@ class Run:
             outputs (the unlabeled target domain of domain adaptation).
         trainer: how the run is trained (:data:`neuroicl.training.runner.TRAINERS`).
         hparams: hyperparameters that replace those of ``models.hyperparameters.<model>`` for this run.
+        settings: the settings of the run's own trainer (e.g. MetaSeg's inner loop), from its config block.
     """
 
     name: str
@@ -90,6 +94,7 @@ class Run:
     target_images: bool = False
     trainer: str = EPISODES
     hparams: dict[str, Any] = field(default_factory=dict)
+    settings: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.max_context is not None and self.max_context < 1:
@@ -188,6 +193,27 @@ def _universeg(config: dict[str, Any], n_train: int) -> list[Run]:
     return [Run(f"universeg-{task}", "universeg", VARIANTS["universeg"], (task,), {task: 1.0},
                 groups=tuple(block["augmentations"]), steps=block["steps"], batch_size=block["batch_size"])
             for task in block["tasks"]]
+
+
+#: The keys of ``training.runs.metaseg`` that set its trainer (:class:`neuroicl.training.metaseg.MetaSegSettings`).
+METASEG_SETTINGS = ("inner_steps", "order", "pixels", "gamma", "outer_lr", "head_steps", "head_lr", "head_images")
+
+
+@entry("metaseg")
+def _metaseg(config: dict[str, Any], n_train: int) -> list[Run]:
+    block = config["training"]["runs"].get("metaseg")
+    if not block:
+        return []
+    settings = {key: block[key] for key in METASEG_SETTINGS if key in block}
+    runs = []
+    for task in block["tasks"]:
+        for k in subject_counts(block["subjects"], n_train):
+            every = k == n_train
+            runs.append(Run(f"metaseg-{task}-{'all' if every else f'n{k}'}", "metaseg", VARIANTS["metaseg"], (task,),
+                            {task: 1.0}, groups=tuple(block["augmentations"]), subjects=None if every else k,
+                            steps=block["steps"], batch_size=block["batch_size"], per_label=task == "segmentation",
+                            in_context=False, uses_cases=True, trainer="metaseg", settings=settings))
+    return runs
 
 
 @entry("context_mean")

@@ -98,7 +98,7 @@ def train_episodes(run: Run, config: dict[str, Any], data: TrainingData, checkpo
         key = checkpoint_key(run, config, label, settings, data.subjects, stamp, world.size, holdout)
         generator = torch.Generator().manual_seed(stable_seed("init", settings.seed))
         model = build_model(run.model, generator=generator, device=data.device, **hparams)
-        draw = _drawer(run, setup, pools, evaluation, label, settings.batch_size)
+        draw = case_drawer(run, setup, pools, evaluation, label, settings.batch_size)
 
         def synth(episodes, generator):
             return synthesize(pools, episodes, setup.tasks, setup.tree, generator, setup.flip_dim)
@@ -121,8 +121,11 @@ def checkpoint_key(
     its own seeds), so the keys of one-process runs, and their checkpoints, are those of before.
     ``holdout``: the held-out label ids (:func:`held_out_classes`); they join it when there are any.
     """
+    described = asdict(run)
+    if not described["settings"]:  # runs without trainer settings keep the keys (and checkpoints) of before
+        del described["settings"]
     payload = {
-        "run": asdict(run), "label": label, "settings": asdict(settings), "subjects": subjects, "data": stamp,
+        "run": described, "label": label, "settings": asdict(settings), "subjects": subjects, "data": stamp,
         "hparams": config["models"]["hyperparameters"][run.model], "tasks": config["tasks"],
         "evaluation": config["evaluation"] if run.uses_cases else None,
         "axis": config["preprocess"]["slices"]["axis"], "device": config["training"]["device"],
@@ -131,7 +134,8 @@ def checkpoint_key(
     return fingerprint({**payload, "holdout": list(holdout)} if holdout else payload)
 
 
-def _drawer(run: Run, setup: TaskSetup, pools: list[Pool], evaluation: EvalSettings, label: str, batch_size: int):
+def case_drawer(run: Run, setup: TaskSetup, pools: list[Pool], evaluation: EvalSettings, label: str,
+                batch_size: int):
     """Episodes of one step: Table 7 episodes, or (task-specific U-Net) random evaluation cases of its task,
     each from a dataset that can pose it (its own modalities), on a slice that poses it as evaluation does:
     a class case's target slice shows at least ``evaluation.min_label_pixels`` pixels of its class (without

@@ -1,0 +1,202 @@
+"""MetaSeg's trainer: meta-learn the INR initialisation, then tune the segmentation head (``Run.trainer = "metaseg"``).
+
+Per evaluation label (one binary network per segmentation class, as the task-specific U-Net), on evaluation-style
+cases of the run's task drawn from its training subjects (:func:`neuroicl.training.episodic.case_drawer`):
+
+1. **Meta-learning** — ``steps`` outer Adam steps (``outer_lr``); each draws ``batch_size`` (image, mask) pairs,
+   adapts a copy of the weights to each by ``inner_steps`` Adam steps on MSE + focal loss
+   (:func:`neuroicl.models.metaseg.meta_gradient`, ``order``: second- or first-order MAML or Reptile;
+   ``pixels`` random coordinates per inner step) and steps the meta-parameters on the adapted loss.
+   ``image_only`` meta-learns on the MSE alone (the ablation "meta-learn, image only").
+2. **Head tuning** — theta* frozen; ``head_images`` training pairs are fitted from it on the MSE alone for
+   the model's T steps (:func:`neuroicl.models.metaseg.fit_pixels`), and the head is trained on their
+   features for ``head_steps`` full-batch Adam steps (``head_lr``) with the focal loss.
+
+``init``: ``meta`` (MetaSeg), ``random`` (no meta-learning: the SIREN initialisation) or ``fixed`` (the
+weights fitted to one training image, the ablation's "fixed" initialisation). Checkpoints every
+``training.checkpoint_every`` outer steps make stage 1 resumable; stage 2 is short and reruns.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, fields
+from typing import Any
+
+import torch
+from tqdm.auto import tqdm
+
+from neuroicl.models.base import Predictor
+from neuroicl.models.factory import build_model
+from neuroicl.models.metaseg import (
+    MetaSeg,
+    features_of,
+    fit_pixels,
+    focal_loss,
+    grid_coords,
+    head_forward,
+    meta_gradient,
+)
+from neuroicl.plan.cases import EvalSettings
+from neuroicl.plan.runs import Run
+from neuroicl.tasks.episodes import stable_seed
+from neuroicl.tasks.synthesize import synthesize
+from neuroicl.training.checkpoint import CheckpointStore
+from neuroicl.training.data import TrainingData
+from neuroicl.training.episodic import case_drawer, checkpoint_key, held_out_classes, settings_for, task_setup
+from neuroicl.training.loop import step_generators
+from neuroicl.training.world import World
+
+#: Initialisations of the ablation (the paper's Table 2).
+INITS = ("meta", "random", "fixed")
+
+
+@dataclass(frozen=True)
+class MetaSegSettings:
+    """``training.runs.metaseg`` (docs/models.md): the two stages' settings."""
+
+    inner_steps: int = 2
+    order: str = "second"
+    pixels: int | None = None
+    gamma: float = 2.0
+    outer_lr: float = 1e-4
+    head_steps: int = 500
+    head_lr: float = 5e-5
+    head_images: int = 32
+    init: str = "meta"
+    image_only: bool = False
+
+    def __post_init__(self) -> None:
+        if self.init not in INITS:
+            raise ValueError(f"training.runs.metaseg.init must be one of {INITS}, got {self.init!r}")
+        if self.inner_steps < 0 or self.head_steps < 0 or self.head_images < 1:
+            raise ValueError(f"training.runs.metaseg: inner_steps, head_steps >= 0, head_images >= 1; got {self}")
+
+    @classmethod
+    def of(cls, run: Run) -> MetaSegSettings:
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(run.settings) - known)
+        if unknown:
+            raise ValueError(f"run {run.name!r}: unknown MetaSeg settings {unknown}; valid: {sorted(known)}")
+        return cls(**run.settings)
+
+
+def pairs(batch) -> tuple[torch.Tensor, torch.Tensor]:
+    """A synthesised batch's images ``[B, 3, H, W]`` and binary labels ``[B, H*W]`` (mask channel 0)."""
+    labels = (batch.target_out[:, 0] > 0.5).long().flatten(1)
+    return batch.target_in.float(), labels
+
+
+def train_metaseg(run: Run, config: dict[str, Any], data: TrainingData, checkpoint_root: str | os.PathLike,
+                  stamp: Any = None, progress: bool = True, world: World | None = None,
+                  ) -> tuple[dict[str, Predictor], list[dict[str, Any]]]:
+    """Train one MetaSeg per evaluation label of ``run`` (one if not ``per_label``); return them and the log rows."""
+    world = world or World()
+    if world.size > 1:
+        raise ValueError(f"run {run.name!r}: MetaSeg trains in one process (the job asked for {world.size})")
+    meta = MetaSegSettings.of(run)
+    pools = data.pools
+    setup = task_setup(run, config["tasks"], pools, config["preprocess"]["slices"]["axis"],
+                       held_out_classes(run, config))
+    hparams = config["models"]["hyperparameters"][run.model]
+    evaluation = EvalSettings.from_config(config["evaluation"])
+    networks, rows = {}, []
+    for label in list(evaluation.labels) if run.per_label else [""]:
+        settings = settings_for(run, config["training"])
+        seed = stable_seed(settings.seed, label) % 2**32 if label else settings.seed
+        model = build_model(run.model, generator=torch.Generator().manual_seed(stable_seed("init", seed)),
+                            device=data.device, **hparams)
+        draw = case_drawer(run, setup, pools, evaluation, label, settings.batch_size)
+
+        def synth(episodes, generator):
+            return synthesize(pools, episodes, setup.tasks, setup.tree, generator, setup.flip_dim)
+
+        key = checkpoint_key(run, config, label, settings, data.subjects, stamp)
+        store = CheckpointStore(os.path.join(checkpoint_root, run.name), key)
+        name = f"{run.name} {label}".strip()
+        log = _meta_learn(model, draw, synth, meta, settings.steps, seed, settings.checkpoint_every,
+                          settings.log_every, store, name, progress)
+        log += _tune_head(model, draw, synth, meta, seed, name, progress)
+        networks[label] = model.eval()
+        rows += [{"label": label, **row} for row in log]
+    return networks, rows
+
+
+def _meta_learn(model: MetaSeg, draw, synth, meta: MetaSegSettings, steps: int, seed: int, checkpoint_every: int,
+                log_every: int, store: CheckpointStore, name: str, progress: bool) -> list[dict[str, Any]]:
+    """Stage 1 in place on ``model``'s weights (resuming from ``store``); the log rows."""
+    device = next(model.parameters()).device
+    config = model.config
+    if meta.init == "random":
+        return []
+    if meta.init == "fixed":  # one training image's fit, as the initialisation everyone starts from
+        rng, generator = step_generators(seed, 0, device)
+        images, _ = pairs(synth(draw(rng)[:1], generator))
+        fitted = fit_pixels(model.params(), config, images, max(steps, 1))
+        with torch.no_grad():
+            for key, value in fitted.items():
+                model.weights[key.replace(".", "_")].copy_(value[0])
+        return [{"stage": "meta", "step": 0, "loss": float("nan"), "seconds": 0.0}]
+    theta = model.params()
+    names = [k for k in theta if not (meta.image_only and k.startswith("head."))]
+    optimizer = torch.optim.Adam([theta[k] for k in names], lr=meta.outer_lr)
+    start, log = 0, []
+    state = store.latest()
+    if state is not None:
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        start, log = int(state["step"]), list(state["log"])
+    clock, elapsed, losses = time.perf_counter(), float(log[-1]["seconds"]) if log else 0.0, []
+    for step in tqdm(range(start, steps), initial=start, total=steps, desc=f"{name} meta", disable=not progress,
+                     mininterval=5.0):
+        rng, generator = step_generators(seed, step, device)
+        images, labels = pairs(synth(draw(rng), generator))
+        b, c, h, w = images.shape
+        pixels = images.permute(0, 2, 3, 1).reshape(b, h * w, c)
+        leaves = {k: theta[k] for k in names}
+        grads, value = meta_gradient(leaves, config, grid_coords(h, w, device), pixels,
+                                     None if meta.image_only else labels, inner_steps=meta.inner_steps,
+                                     order=meta.order, gamma=meta.gamma, pixels=meta.pixels, generator=generator)
+        for key in names:
+            theta[key].grad = grads[key]
+        optimizer.step()
+        losses.append(value)
+        done = step + 1
+        if done % log_every == 0 or done == steps:
+            now = time.perf_counter()
+            elapsed, clock = elapsed + now - clock, now
+            log.append({"stage": "meta", "step": done, "loss": sum(losses) / len(losses), "seconds": elapsed})
+            losses = []
+        if done % checkpoint_every == 0 or done == steps:
+            store.save(done, {"step": done, "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                              "log": log})
+    return log
+
+
+def _tune_head(model: MetaSeg, draw, synth, meta: MetaSegSettings, seed: int, name: str,
+               progress: bool) -> list[dict[str, Any]]:
+    """Stage 2 in place on ``model``'s head: features of ``head_images`` fitted training images, focal loss."""
+    device = next(model.parameters()).device
+    features, labels, drawn = [], [], 0
+    while drawn < meta.head_images:
+        rng, generator = step_generators(stable_seed("head", seed), drawn, device)
+        images, y = pairs(synth(draw(rng)[: meta.head_images - drawn], generator))
+        b, _, h, w = images.shape
+        fitted = fit_pixels(model.params(), model.config, images)
+        features.append(features_of(fitted, model.config, h, w))
+        labels.append(y)
+        drawn += b
+    x, y = torch.cat(features), torch.cat(labels)
+    head = {k: v for k, v in model.params().items() if k.startswith("head.")}
+    optimizer = torch.optim.Adam(head.values(), lr=meta.head_lr)
+    log, start = [], time.perf_counter()
+    for step in tqdm(range(meta.head_steps), desc=f"{name} head", disable=not progress, mininterval=5.0):
+        optimizer.zero_grad(set_to_none=True)
+        loss = focal_loss(head_forward(head, x), y, meta.gamma).mean()
+        loss.backward()
+        optimizer.step()
+        if (step + 1) % max(meta.head_steps // 10, 1) == 0 or step + 1 == meta.head_steps:
+            log.append({"stage": "head", "step": step + 1, "loss": float(loss.detach()),
+                        "seconds": time.perf_counter() - start})
+    return log

@@ -1,0 +1,77 @@
+"""MetaSeg's trainer: one network per class, both stages, determinism, resumption, its settings."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+import torch
+
+from neuroicl.models.metaseg import MetaSeg
+from neuroicl.plan.runs import by_name, catalogue
+from neuroicl.training.data import TrainingData
+from neuroicl.training.metaseg import MetaSegSettings, train_metaseg
+
+BLOCK = {"tasks": ["segmentation"], "subjects": ["all"], "steps": 4, "batch_size": 2, "augmentations": [],
+         "inner_steps": 1, "order": "first", "pixels": 64, "gamma": 2.0, "outer_lr": 1e-3, "head_steps": 3,
+         "head_lr": 1e-3, "head_images": 2}
+
+
+@pytest.fixture
+def metaseg_config(test_config):
+    config = copy.deepcopy(test_config)
+    config["training"]["runs"]["metaseg"] = dict(BLOCK)
+    config["training"]["checkpoint_every"] = 2
+    config["training"]["log_every"] = 2
+    config["models"]["hyperparameters"]["metaseg"] = {"width": 8, "hidden": 1, "steps": 2, "lr": 1e-3}
+    return config
+
+
+def _train(config, pool, tmp_path, **settings):
+    run = by_name(catalogue(config, n_train=4), "metaseg-segmentation-all")
+    run = type(run).from_dict({**run.to_dict(), "settings": {**run.settings, **settings}})
+    data = TrainingData([pool], ["s"], [], torch.device("cpu"))
+    return train_metaseg(run, config, data, tmp_path, progress=False)
+
+
+def test_the_catalogue_lists_metaseg_runs_only_when_configured(metaseg_config, test_config):
+    assert not [r for r in catalogue(test_config, n_train=4) if r.model == "metaseg"]
+    run = by_name(catalogue(metaseg_config, n_train=4), "metaseg-segmentation-all")
+    assert run.trainer == "metaseg" and run.per_label and not run.in_context and run.uses_cases
+    assert run.settings["order"] == "first" and "steps" not in run.settings
+
+
+def test_one_network_per_class_after_both_stages(metaseg_config, make_pool, tmp_path):
+    networks, rows = _train(metaseg_config, make_pool(subjects=4, slices=5, size=16), tmp_path)
+    assert sorted(networks) == sorted(metaseg_config["evaluation"]["labels"])
+    assert all(isinstance(net, MetaSeg) for net in networks.values())
+    stages = {(row["label"], row["stage"]) for row in rows}
+    assert stages == {(label, stage) for label in networks for stage in ("meta", "head")}
+    fresh = MetaSeg(networks["cortex"].config, generator=torch.Generator().manual_seed(0))
+    assert not all(torch.equal(a, b) for a, b in zip(fresh.parameters(), networks["cortex"].parameters(), strict=True))
+
+
+def test_same_seed_same_networks_and_a_rerun_resumes(metaseg_config, make_pool, tmp_path):
+    pool = make_pool(subjects=4, slices=5, size=16)
+    first, _ = _train(metaseg_config, pool, tmp_path / "a")
+    again, _ = _train(metaseg_config, pool, tmp_path / "b")
+    resumed, _ = _train(metaseg_config, pool, tmp_path / "a")  # stage 1 from its last checkpoint
+    for label in first:
+        for net in (again, resumed):
+            assert all(torch.equal(x, y) for x, y in zip(first[label].parameters(), net[label].parameters(),
+                                                         strict=True))
+
+
+@pytest.mark.parametrize("init", ["random", "fixed"])
+def test_the_ablation_initialisations_train(metaseg_config, make_pool, tmp_path, init):
+    networks, rows = _train(metaseg_config, make_pool(subjects=4, slices=5, size=16), tmp_path, init=init)
+    assert {row["stage"] for row in rows} >= {"head"}
+
+
+def test_unknown_settings_name_the_valid_ones(metaseg_config):
+    run = by_name(catalogue(metaseg_config, n_train=4), "metaseg-segmentation-all")
+    bad = type(run).from_dict({**run.to_dict(), "settings": {"inner": 2}})
+    with pytest.raises(ValueError, match="unknown MetaSeg settings.*inner_steps"):
+        MetaSegSettings.of(bad)
+    with pytest.raises(ValueError, match="init"):
+        MetaSegSettings(init="other")
