@@ -63,7 +63,7 @@ rule synth_subject:
         dataset=get_embedded_name(),
     conda:
         "../../envs/data.yaml"
-    threads: 2
+    threads: 1  # a second thread saves ~10 % of its synthesis (docs/performance.md): the core serves preprocessing
     params:
         cohort=config["cohort"],
     script:
