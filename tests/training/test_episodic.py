@@ -55,3 +55,18 @@ def test_a_run_with_a_context_cap_trains_on_at_most_that_many_pairs(make_pool, t
     setup = task_setup(Run("one", "toy", "Toy", ("denoising",), {"denoising": 1.0}, max_context=1), task_config,
                        [pool], "coronal")
     assert setup.sampler.context.size == (1, 1)
+
+
+def test_a_run_may_set_its_own_learning_rate(test_config):
+    """UniverSeg's block sets its peak lr over training.optimizer.lr; other keys are refused."""
+    from neuroicl.training.episodic import settings_for
+
+    test_config["training"]["runs"]["universeg"]["lr"] = 5e-4
+    runs = catalogue(test_config, n_train=2)
+    universeg = by_name(runs, "universeg-skull_stripping")
+    assert settings_for(universeg, test_config["training"]).lr == 5e-4
+    assert settings_for(by_name(runs, "neuralizer-seen"), test_config["training"]).lr == \
+        test_config["training"]["optimizer"]["lr"]
+    bad = Run.from_dict({**universeg.to_dict(), "settings": {"momentum": 0.9}})
+    with pytest.raises(ValueError, match="unknown settings.*lr"):
+        settings_for(bad, test_config["training"])

@@ -190,8 +190,10 @@ def _unet(config: dict[str, Any], n_train: int) -> list[Run]:
 @entry("universeg")
 def _universeg(config: dict[str, Any], n_train: int) -> list[Run]:
     block = config["training"]["runs"]["universeg"]
+    settings = {"lr": block["lr"]} if "lr" in block else {}
     return [Run(f"universeg-{task}", "universeg", VARIANTS["universeg"], (task,), {task: 1.0},
-                groups=tuple(block["augmentations"]), steps=block["steps"], batch_size=block["batch_size"])
+                groups=tuple(block["augmentations"]), steps=block["steps"], batch_size=block["batch_size"],
+                settings=settings)
             for task in block["tasks"]]
 
 

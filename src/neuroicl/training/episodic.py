@@ -19,7 +19,7 @@ import torch
 from neuroicl.models.base import TrainablePredictor
 from neuroicl.models.factory import build_model
 from neuroicl.plan.cases import EvalSettings, cases_for
-from neuroicl.plan.runs import Run
+from neuroicl.plan.runs import EPISODES, Run
 from neuroicl.tasks.episodes import stable_seed
 from neuroicl.tasks.pool import Pool
 from neuroicl.tasks.setup import TaskSetup, build
@@ -29,9 +29,17 @@ from neuroicl.training.data import TrainingData
 from neuroicl.training.loop import TrainSettings, train
 from neuroicl.training.world import World
 
+#: The optimiser settings a run may set for itself (``Run.settings``), over ``training.optimizer``.
+RUN_OPTIMIZER_KEYS = ("lr",)
+
 
 def settings_for(run: Run, training: dict[str, Any]) -> TrainSettings:
-    """The run's :class:`TrainSettings` from the ``training`` block (its seed mixed with the run name)."""
+    """The run's :class:`TrainSettings` from the ``training`` block (its seed mixed with the run name), with the
+    optimiser settings of :data:`RUN_OPTIMIZER_KEYS` the run sets itself."""
+    unknown = sorted(set(run.settings) - set(RUN_OPTIMIZER_KEYS)) if run.trainer == EPISODES else []
+    if unknown:
+        raise ValueError(f"run {run.name!r}: unknown settings {unknown}; episode training takes {RUN_OPTIMIZER_KEYS}")
+    optimizer = {**training["optimizer"], **{k: v for k, v in run.settings.items() if k in RUN_OPTIMIZER_KEYS}}
     return TrainSettings(
         steps=run.steps,
         batch_size=run.batch_size,
@@ -40,7 +48,7 @@ def settings_for(run: Run, training: dict[str, Any]) -> TrainSettings:
         seed=stable_seed(training["seed"], run.name) % 2**32,
         compile=bool(training["compile"]),
         loss_weights={family: float(weight) for family, weight in training["loss_weights"].items()},
-        **{k: training["optimizer"][k] for k in ("lr", "weight_decay", "warmup_steps", "min_lr_fraction", "grad_clip")},
+        **{k: optimizer[k] for k in ("lr", "weight_decay", "warmup_steps", "min_lr_fraction", "grad_clip")},
     )
 
 
