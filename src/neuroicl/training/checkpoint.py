@@ -62,6 +62,16 @@ class CheckpointStore:
             return None
         return torch.load(self.folder / f"step-{steps[-1]:08d}.pt", map_location="cpu", weights_only=False)
 
+    def resume(self, model: torch.nn.Module, optimizer: torch.optim.Optimizer) -> tuple[int, list[dict[str, Any]]]:
+        """Load the newest checkpoint's model and optimizer state into ``model`` and ``optimizer``; return its step
+        and log rows (0 and [] without a checkpoint)."""
+        state = self.latest()
+        if state is None:
+            return 0, []
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        return int(state["step"]), list(state["log"])
+
     def save(self, step: int, state: dict[str, Any]) -> Path:
         """Write ``state`` atomically as step ``step``, then drop all but the newest ``keep``."""
         path = self.folder / f"step-{step:08d}.pt"

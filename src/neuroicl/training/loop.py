@@ -176,12 +176,8 @@ def train(
     cuda = device.type == "cuda"
     optimizer = torch.optim.AdamW(model.parameters(), lr=settings.lr, weight_decay=settings.weight_decay,
                                   fused=True if cuda else None)  # fused: one kernel for all parameters on CUDA
-    start, log = 0, []
-    state = store.latest()
-    if state is not None:
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        start, log = int(state["step"]), list(state["log"])
+    start, log = store.resume(model, optimizer)
+    if start:
         _log.info("%s: resuming from the checkpoint of step %d", name, start)
     model = model.to(memory_format=torch.channels_last)  # faster convolutions on CUDA and x86 (docs/performance.md)
     replica = replicate(model, world)  # DDP when N > 1

@@ -141,12 +141,7 @@ def _meta_learn(model: MetaSeg, draw, synth, meta: MetaSegSettings, steps: int, 
     theta = model.params()
     names = [k for k in theta if not (meta.image_only and k.startswith("head."))]
     optimizer = torch.optim.Adam([theta[k] for k in names], lr=meta.outer_lr)
-    start, log = 0, []
-    state = store.latest()
-    if state is not None:
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        start, log = int(state["step"]), list(state["log"])
+    start, log = store.resume(model, optimizer)
     clock, elapsed, losses = time.perf_counter(), float(log[-1]["seconds"]) if log else 0.0, []
     for step in tqdm(range(start, steps), initial=start, total=steps, desc=f"{name} meta", disable=not progress,
                      mininterval=5.0):
