@@ -54,7 +54,7 @@ INITS = ("meta", "random", "fixed")
 
 @dataclass(frozen=True)
 class MetaSegSettings:
-    """``training.runs.metaseg`` (docs/models.md): the two stages' settings."""
+    """The two stages' settings: ``training.runs.metaseg`` (config/README.md), ``init``/``image_only`` (ablation)."""
 
     inner_steps: int = 2
     order: str = "second"
