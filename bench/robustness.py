@@ -89,25 +89,24 @@ def checks(summary: pd.DataFrame) -> dict[str, object]:
         unet_rows_beat_floor,
     )
 
+    def versus(row: dict) -> str:
+        return f"{row['value']:.2f} vs {row['reference_value']:.2f}" + ("" if row["verdict"] == "PASS" else " (below)")
+
     means = Means(summary)
     floor_rows, rise_rows = seen_beats_floor(means), seen_rises_with_context(means)
     rises = sum(row["verdict"] == "PASS" for row in rise_rows)
-    result = {row["task"]: f"{row['value']:.2f} vs {row['reference_value']:.2f}" + ("" if row["verdict"] == "PASS"
-              else " (below)") for row in floor_rows}
+    result = {row["task"]: versus(row) for row in floor_rows}
     result["beats the floor: segmentation, every image task"] = all(
         row["verdict"] == "PASS" for row in floor_rows if row["task"] in REQUIRED)
     result["rises L1→L32"] = f"{rises} of {len(rise_rows)}"
     result["rises on ≥ 6 of 8"] = rises >= 6
     if means.tasks(UNET):
-        scaling = unet_all_beats_one(means)
-        for row in scaling:
-            result[f"U-Net all vs 1: {row['task']}"] = f"{row['value']:.2f} vs {row['reference_value']:.2f}" + (
-                "" if row["verdict"] == "PASS" else " (below)")
+        scaling, floors = unet_all_beats_one(means), unet_rows_beat_floor(means)
+        result |= {f"U-Net all vs 1: {row['task']}": versus(row) for row in scaling}
         result["U-Net all ≥ 1 on every task"] = all(row["verdict"] == "PASS" for row in scaling)
-        for row in unet_rows_beat_floor(means):
+        for row in floors:
             result[f"{row['measured']} beats its floor on"] = f"{row['value']:.0f} of {2 * row['reference_value']:.0f}"
-        result["each U-Net row ≥ floor on half its tasks"] = all(
-            row["verdict"] == "PASS" for row in unet_rows_beat_floor(means))
+        result["each U-Net row ≥ floor on half its tasks"] = all(row["verdict"] == "PASS" for row in floors)
     return result
 
 

@@ -67,14 +67,18 @@ class Means:
         numeric = [x for x in self.xs(variant, task) if x.isdigit()]
         return numeric[-1] if numeric else None
 
+    def at_largest_context(self, variant: str, task: str) -> tuple[str | None, float | None]:
+        """The largest context size of ``variant`` on ``task`` and its mean there (None, None if it has none)."""
+        x = self.largest_context(variant, task)
+        return x, None if x is None else self.get(variant, task, x)
+
 
 def floor(means: Means, task: str) -> tuple[str, float] | None:
     """The floor of ``task``: (name, mean) of Identity for image tasks, of Floor at its largest L for masks."""
     if outputs_image(task):
         value = means.get(IDENTITY, task, "—")
         return None if value is None else ("Identity", value)
-    x = means.largest_context(FLOOR, task)
-    value = None if x is None else means.get(FLOOR, task, x)
+    x, value = means.at_largest_context(FLOOR, task)
     return None if value is None else (f"Floor (L = {x})", value)
 
 
@@ -93,8 +97,7 @@ def seen_beats_floor(means: Means) -> list[dict]:
     """Neuralizer-seen at its largest context ≥ the floor of each task (Identity for images, Floor for masks)."""
     rows = []
     for task in means.tasks(SEEN):
-        x = means.largest_context(SEEN, task)
-        value = None if x is None else means.get(SEEN, task, x)
+        x, value = means.at_largest_context(SEEN, task)
         ref = floor(means, task)
         rows.append(_row("Neuralizer-seen at its largest context beats the floor", task, f"{SEEN} (L = {x})", value,
                          ref[0] if ref else "–", ref[1] if ref else None, _compare(value, ref[1] if ref else None)))
@@ -105,8 +108,8 @@ def seen_rises_with_context(means: Means) -> list[dict]:
     """Neuralizer-seen's score at the largest context ≥ its score at L = 1, per task."""
     rows = []
     for task in means.tasks(SEEN):
-        x = means.largest_context(SEEN, task)
-        low, high = means.get(SEEN, task, "1"), None if x is None else means.get(SEEN, task, x)
+        x, high = means.at_largest_context(SEEN, task)
+        low = means.get(SEEN, task, "1")
         rows.append(_row("Neuralizer-seen's score rises with the context size", task, f"{SEEN} (L = {x})", high,
                          f"{SEEN} (L = 1)", low, None if low is None or high is None else high > low))
     return rows
@@ -114,10 +117,12 @@ def seen_rises_with_context(means: Means) -> list[dict]:
 
 def unet_all_beats_one(means: Means) -> list[dict]:
     """U-Net on all training subjects ≥ U-Net on one subject, per task."""
-    return [_row("U-Net (all subjects) is at least as good as U-Net (1 subject)", task, f"{UNET} (all)",
-                 means.get(UNET, task, "all"), f"{UNET} (1)", means.get(UNET, task, "1"),
-                 _compare(means.get(UNET, task, "all"), means.get(UNET, task, "1")))
-            for task in means.tasks(UNET)]
+    rows = []
+    for task in means.tasks(UNET):
+        every, one = means.get(UNET, task, "all"), means.get(UNET, task, "1")
+        rows.append(_row("U-Net (all subjects) is at least as good as U-Net (1 subject)", task, f"{UNET} (all)", every,
+                         f"{UNET} (1)", one, _compare(every, one)))
+    return rows
 
 
 def unet_rows_beat_floor(means: Means) -> list[dict]:
@@ -138,10 +143,8 @@ def seen_beats_small_unets(means: Means) -> list[dict]:
     """Neuralizer-seen (largest context) beats the U-Net trained on 1 (and on 2) subjects on most tasks."""
     rows = []
     for k in ("1", "2"):
-        results = []
-        for task in means.tasks(SEEN):
-            x = means.largest_context(SEEN, task)
-            results.append(_compare(None if x is None else means.get(SEEN, task, x), means.get(UNET, task, k)))
+        results = [_compare(means.at_largest_context(SEEN, task)[1], means.get(UNET, task, k))
+                   for task in means.tasks(SEEN)]
         known = [r for r in results if r is not None]
         if not known:
             continue

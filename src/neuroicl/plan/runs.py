@@ -170,21 +170,26 @@ def _neuralizer_unseen(config: dict[str, Any], n_train: int) -> list[Run]:
     return runs
 
 
-@entry("unet")
-def _unet(config: dict[str, Any], n_train: int) -> list[Run]:
-    block = config["training"]["runs"]["unet"]
+def _subject_sweep(model: str, block: dict[str, Any], n_train: int, **fields: Any) -> list[Run]:
+    """Task-specific runs ``<model>-<task>-n<k>`` / ``-all`` of a block with ``tasks`` and ``subjects``: trained
+    on evaluation cases of their task, one network per segmentation class, without context. The run on all
+    subjects takes the block's ``all_hyperparameters`` and ``all_steps`` where it has them."""
     runs = []
     for task in block["tasks"]:
         for k in subject_counts(block["subjects"], n_train):
             every = k == n_train
-            label = "all" if every else f"n{k}"
             hparams = dict(block.get("all_hyperparameters") or {}) if every else {}
             steps = int(block.get("all_steps") or block["steps"]) if every else block["steps"]
-            runs.append(Run(f"unet-{task}-{label}", "unet", VARIANTS["unet"], (task,), {task: 1.0},
-                            groups=tuple(block["augmentations"]), subjects=None if every else k,
+            runs.append(Run(f"{model}-{task}-{'all' if every else f'n{k}'}", model, VARIANTS[model], (task,),
+                            {task: 1.0}, groups=tuple(block["augmentations"]), subjects=None if every else k,
                             steps=steps, batch_size=block["batch_size"], per_label=task == "segmentation",
-                            in_context=False, uses_cases=True, hparams=hparams))
+                            in_context=False, uses_cases=True, hparams=hparams, **fields))
     return runs
+
+
+@entry("unet")
+def _unet(config: dict[str, Any], n_train: int) -> list[Run]:
+    return _subject_sweep("unet", config["training"]["runs"]["unet"], n_train)
 
 
 @entry("universeg")
@@ -207,15 +212,7 @@ def _metaseg(config: dict[str, Any], n_train: int) -> list[Run]:
     if not block:
         return []
     settings = {key: block[key] for key in METASEG_SETTINGS if key in block}
-    runs = []
-    for task in block["tasks"]:
-        for k in subject_counts(block["subjects"], n_train):
-            every = k == n_train
-            runs.append(Run(f"metaseg-{task}-{'all' if every else f'n{k}'}", "metaseg", VARIANTS["metaseg"], (task,),
-                            {task: 1.0}, groups=tuple(block["augmentations"]), subjects=None if every else k,
-                            steps=block["steps"], batch_size=block["batch_size"], per_label=task == "segmentation",
-                            in_context=False, uses_cases=True, trainer="metaseg", settings=settings))
-    return runs
+    return _subject_sweep("metaseg", block, n_train, trainer="metaseg", settings=settings)
 
 
 @entry("context_mean")

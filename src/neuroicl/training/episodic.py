@@ -52,6 +52,28 @@ def settings_for(run: Run, training: dict[str, Any]) -> TrainSettings:
     )
 
 
+def network_settings(run: Run, training: dict[str, Any], label: str) -> TrainSettings:
+    """The settings of ``run``'s network for evaluation label ``label`` ("" for a run with one network): the
+    run's (:func:`settings_for`), its seed mixed with the label."""
+    settings = settings_for(run, training)
+    return replace(settings, seed=stable_seed(settings.seed, label) % 2**32) if label else settings
+
+
+def initial_model(run: Run, hparams: dict[str, Any], settings: TrainSettings, device: torch.device):
+    """``run``'s model with ``hparams``, initialised from a generator seeded by ``settings.seed``."""
+    generator = torch.Generator().manual_seed(stable_seed("init", settings.seed))
+    return build_model(run.model, generator=generator, device=device, **hparams)
+
+
+def synthesizer(pools: list[Pool], setup: TaskSetup):
+    """``synth(episodes, generator) -> Batch`` on ``pools`` with ``setup``'s tasks and augmentation tree."""
+
+    def synth(episodes, generator):
+        return synthesize(pools, episodes, setup.tasks, setup.tree, generator, setup.flip_dim)
+
+    return synth
+
+
 #: The tasks whose targets are unions of anatomical classes (the class hold-out applies to them).
 CLASS_TASKS = ("segmentation", "masking")
 
@@ -101,18 +123,12 @@ def train_episodes(run: Run, config: dict[str, Any], data: TrainingData, checkpo
     labels = list(evaluation.labels) if run.per_label else [""]
     networks, rows = {}, []
     for label in labels:
-        settings = settings_for(run, training)
-        settings = replace(settings, seed=stable_seed(settings.seed, label) % 2**32) if label else settings
+        settings = network_settings(run, training, label)
         key = checkpoint_key(run, config, label, settings, data.subjects, stamp, world.size, holdout)
-        generator = torch.Generator().manual_seed(stable_seed("init", settings.seed))
-        model = build_model(run.model, generator=generator, device=data.device, **hparams)
+        model = initial_model(run, hparams, settings, data.device)
         draw = case_drawer(run, setup, pools, evaluation, label, settings.batch_size)
-
-        def synth(episodes, generator):
-            return synthesize(pools, episodes, setup.tasks, setup.tree, generator, setup.flip_dim)
-
         checkpoints = CheckpointStore(os.path.join(checkpoint_root, run.name), key)
-        log = train(model, draw, synth, settings, checkpoints, name=f"{run.name} {label}".strip(),
+        log = train(model, draw, synthesizer(pools, setup), settings, checkpoints, name=f"{run.name} {label}".strip(),
                     progress=progress and world.rank == 0, world=world)
         networks[label] = model
         rows += [{"label": label, **row} for row in log]

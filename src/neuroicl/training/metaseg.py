@@ -28,7 +28,6 @@ import torch
 from tqdm.auto import tqdm
 
 from neuroicl.models.base import Predictor
-from neuroicl.models.factory import build_model
 from neuroicl.models.metaseg import (
     MetaSeg,
     features_of,
@@ -41,10 +40,17 @@ from neuroicl.models.metaseg import (
 from neuroicl.plan.cases import EvalSettings
 from neuroicl.plan.runs import Run
 from neuroicl.tasks.episodes import stable_seed
-from neuroicl.tasks.synthesize import synthesize
 from neuroicl.training.checkpoint import CheckpointStore
 from neuroicl.training.data import TrainingData
-from neuroicl.training.episodic import case_drawer, checkpoint_key, held_out_classes, settings_for, task_setup
+from neuroicl.training.episodic import (
+    case_drawer,
+    checkpoint_key,
+    held_out_classes,
+    initial_model,
+    network_settings,
+    synthesizer,
+    task_setup,
+)
 from neuroicl.training.loop import step_generators
 from neuroicl.training.world import World
 
@@ -103,15 +109,11 @@ def train_metaseg(run: Run, config: dict[str, Any], data: TrainingData, checkpoi
     evaluation = EvalSettings.from_config(config["evaluation"])
     networks, rows = {}, []
     for label in list(evaluation.labels) if run.per_label else [""]:
-        settings = settings_for(run, config["training"])
-        seed = stable_seed(settings.seed, label) % 2**32 if label else settings.seed
-        model = build_model(run.model, generator=torch.Generator().manual_seed(stable_seed("init", seed)),
-                            device=data.device, **hparams)
+        settings = network_settings(run, config["training"], label)
+        seed = settings.seed
+        model = initial_model(run, hparams, settings, data.device)
         draw = case_drawer(run, setup, pools, evaluation, label, settings.batch_size)
-
-        def synth(episodes, generator):
-            return synthesize(pools, episodes, setup.tasks, setup.tree, generator, setup.flip_dim)
-
+        synth = synthesizer(pools, setup)
         key = checkpoint_key(run, config, label, settings, data.subjects, stamp)
         store = CheckpointStore(os.path.join(checkpoint_root, run.name), key)
         name = f"{run.name} {label}".strip()
