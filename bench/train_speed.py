@@ -5,8 +5,9 @@ library's parts so that its phases can be timed: the step's episodes (``tasks`` 
 their synthesis on ``--device`` (``synthesize``, from two toy pools of ``--size`` slices), the forward
 pass and ``batch_loss`` (under bf16 autocast if ``--bf16``), backward, gradient clipping and the AdamW
 step, with the learning-rate schedule and loss weights of the run's ``TrainSettings``. Flags default
-to what the loop does on the device: channels-last weights everywhere; on CUDA also bf16 autocast, and
-``torch.compile`` when ``training.compile`` is set.
+to what the loop does on the device: channels-last weights everywhere; bf16 autocast as ``training.precision``
+resolves there (``auto``: on CUDA and on CPUs with native bf16); on CUDA ``torch.compile`` when
+``training.compile`` is set.
 
 Models at the paper configuration (Table 6): Neuralizer (64 channels, 4 levels, two convolutions per
 unit, the last context update kept) on Table 7 episodes (run ``neuralizer-seen``) with context size
@@ -66,7 +67,7 @@ from neuroicl.tasks.pool import Pool
 from neuroicl.tasks.setup import TaskSetup
 from neuroicl.tasks.synthesize import Batch, plan, synthesize_planned, upload
 from neuroicl.training.episodic import settings_for, task_setup
-from neuroicl.training.loop import TrainSettings, batch_loss, step_generators
+from neuroicl.training.loop import TrainSettings, autocast_dtype, batch_loss, step_generators
 from tests.helpers.host_sync import HostSyncGuard
 from tests.helpers.toy import toy_pool
 
@@ -393,7 +394,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--steps", type=int, default=10, help="measured steps")
     p.add_argument("--threads", type=int, default=2, help="torch.set_num_threads")
     p.add_argument("--bf16", action=argparse.BooleanOptionalAction, default=None,
-                   help="bf16 autocast (default: on CUDA)")
+                   help="bf16 autocast (default: as the loop, training.precision of --config)")
     p.add_argument("--channels-last", action=argparse.BooleanOptionalAction, default=None,
                    help="channels-last weights (default: on, as the loop)")
     p.add_argument("--compile", action=argparse.BooleanOptionalAction, default=None,
@@ -418,7 +419,8 @@ def main(argv: list[str] | None = None) -> list[Result]:
         p.error("--batch, --size, --channels and --steps must be >= 1 and --warmup >= 0")
     cuda = args.device == "cuda"
     config = yaml.safe_load(Path(args.config).read_text())
-    args.bf16 = cuda if args.bf16 is None else args.bf16
+    precision = config["training"]["precision"]
+    args.bf16 = autocast_dtype(precision, torch.device(args.device)) is not None if args.bf16 is None else args.bf16
     args.channels_last = True if args.channels_last is None else args.channels_last
     args.compile = cuda and bool(config["training"]["compile"]) if args.compile is None else args.compile
     torch.set_num_threads(args.threads)

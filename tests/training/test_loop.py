@@ -22,7 +22,7 @@ from neuroicl.tasks.synthesize import FAMILIES, Batch, synthesize
 from neuroicl.training.checkpoint import CheckpointStore, fingerprint
 from neuroicl.training.data import subject_subset
 from neuroicl.training.episodic import checkpoint_key, settings_for
-from neuroicl.training.loop import TrainSettings, batch_loss, train
+from neuroicl.training.loop import TrainSettings, autocast_dtype, batch_loss, native_bf16, train
 
 
 def test_schedule_warms_up_then_decays_to_the_floor():
@@ -78,7 +78,7 @@ def test_negative_loss_weight_is_an_error():
         TrainSettings(steps=1, batch_size=1, loss_weights={"transfer": -1.0})
 
 
-def _toy_training(make_pool, task_config, tmp_path, steps=6, fail_at=None, seed=3):
+def _toy_training(make_pool, task_config, tmp_path, steps=6, fail_at=None, seed=3, precision="float32"):
     pools = [make_pool(subjects=4, slices=5, size=32)]
     setup = build(task_config | {"context": {**task_config["context"], "size": [1, 3]}}, pools, "coronal")
     model = build_model("neuralizer", channels=4, levels=2, generator=torch.Generator().manual_seed(1))
@@ -93,7 +93,8 @@ def _toy_training(make_pool, task_config, tmp_path, steps=6, fail_at=None, seed=
     def synth(episodes, generator):
         return synthesize(pools, episodes, setup.tasks, setup.tree, generator, setup.flip_dim)
 
-    settings = TrainSettings(steps=steps, batch_size=2, checkpoint_every=2, log_every=2, seed=seed, warmup_steps=2)
+    settings = TrainSettings(steps=steps, batch_size=2, checkpoint_every=2, log_every=2, seed=seed, warmup_steps=2,
+                             precision=precision)
     store = CheckpointStore(tmp_path, "key")
     log = train(model, draw, synth, settings, store, progress=False)
     return model, log
@@ -212,3 +213,27 @@ def test_training_keeps_convolution_weights_channels_last(make_pool, task_config
     kernels = [p for p in model.parameters() if p.dim() == 4 and p.shape[1] > 1 and p.shape[2] > 1]
     assert kernels and all(p.is_contiguous(memory_format=torch.channels_last) for p in kernels)
     assert not all(p.is_contiguous() for p in kernels)
+
+
+def test_precision_resolves_per_device():
+    """``auto`` is bfloat16 on CUDA and on CPUs with bf16 units only; the explicit values are what they say."""
+    cpu, cuda = torch.device("cpu"), torch.device("cuda")
+    assert autocast_dtype("float32", cpu) is None and autocast_dtype("float32", cuda) is None
+    assert autocast_dtype("bfloat16", cpu) is torch.bfloat16
+    assert autocast_dtype("auto", cuda) is torch.bfloat16
+    assert (autocast_dtype("auto", cpu) is torch.bfloat16) == native_bf16(cpu)
+    with pytest.raises(ValueError, match="training.precision"):
+        autocast_dtype("float16", cpu)
+    with pytest.raises(ValueError, match="training.precision"):
+        TrainSettings(steps=1, batch_size=1, precision="half")
+
+
+def test_bfloat16_training_keeps_float32_weights_and_differs_from_float32(make_pool, task_config, tmp_path):
+    """bf16 autocasts the step only: the weights and optimiser stay float32, finite, and deterministic."""
+    bf16, log = _toy_training(make_pool, task_config, tmp_path / "a", steps=4, precision="bfloat16")
+    again, _ = _toy_training(make_pool, task_config, tmp_path / "b", steps=4, precision="bfloat16")
+    fp32, _ = _toy_training(make_pool, task_config, tmp_path / "c", steps=4)
+    assert all(p.dtype == torch.float32 and torch.isfinite(p).all() for p in bf16.parameters())
+    assert np.isfinite([row["loss"] for row in log]).all()
+    assert _same_weights(bf16, again)
+    assert not _same_weights(bf16, fp32)

@@ -47,6 +47,7 @@ def settings_for(run: Run, training: dict[str, Any]) -> TrainSettings:
         log_every=int(training["log_every"]),
         seed=stable_seed(training["seed"], run.name) % 2**32,
         compile=bool(training["compile"]),
+        precision=str(training["precision"]),
         loss_weights={family: float(weight) for family, weight in training["loss_weights"].items()},
         **{k: optimizer[k] for k in ("lr", "weight_decay", "warmup_steps", "min_lr_fraction", "grad_clip")},
     )
