@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from neuroicl.core.metrics import dice, dice_score, mae, psnr, ssim
+from neuroicl.core.metrics import dice, dice_score, generalised_dice, mae, psnr, ssim
 
 
 def _pair(seed: int, shape: tuple[int, ...] = (1, 1, 24, 19)) -> tuple[torch.Tensor, torch.Tensor]:
@@ -187,3 +187,16 @@ def test_nonpositive_data_range() -> None:
     pred = torch.zeros(1, 1, 8, 8)
     with pytest.raises(ValueError, match="data_range must be positive"):
         psnr(pred, pred, _all_active(pred), data_range=0.0)
+
+
+def test_generalised_dice_hand_computed() -> None:
+    """Four pixels, target foreground {0}, prediction {0, 1}: weights 1/3² (background) and 1/1² (foreground),
+    2 (2/9 + 1) / (5/9 + 3) = 22/32; the inactive channel's wrong prediction is ignored; both empty gives 1."""
+    target = torch.zeros(2, 2, 1, 4)
+    target[0, 0, 0, 0] = 1
+    pred = torch.zeros(2, 2, 1, 4)
+    pred[0, 0, 0, :2] = 0.9
+    pred[:, 1] = 1.0  # channel 1 is inactive in both samples
+    active = torch.tensor([[True, False], [True, False]])
+    assert torch.allclose(generalised_dice(pred, target, active), torch.tensor([22 / 32, 1.0]))
+    assert generalised_dice(target, target, active).tolist() == [1.0, 1.0]

@@ -121,8 +121,10 @@ def test_reptile_direction_is_theta_minus_the_mean_adapted_weights():
         assert grads[name].abs().max() > 0
 
 
-def test_batched_fits_equal_sequential_fits():
-    config = _tiny(channels=3, width=8, steps=4)
+@pytest.mark.parametrize("fit_subset", [None, 7])
+def test_batched_fits_equal_sequential_fits(fit_subset):
+    """Also with pixel subsets: one subset per step for the whole batch, so an image's fit ignores the batch."""
+    config = _tiny(channels=3, width=8, steps=4, fit_subset=fit_subset)
     model = MetaSeg(config, generator=torch.Generator().manual_seed(3))
     images = torch.rand(3, 3, 5, 4, generator=torch.Generator().manual_seed(4))
     together = fit_pixels(model.params(), config, images)
@@ -164,3 +166,31 @@ def test_random_pixel_subsets_follow_the_generator():
     runs = [meta_gradient(theta, config, coords, images, labels, inner_steps=2, order="first", pixels=5,
                           generator=torch.Generator().manual_seed(s))[0]["inr.0.weight"] for s in (1, 1, 2)]
     assert torch.equal(runs[0], runs[1]) and not torch.equal(runs[0], runs[2])
+
+
+def test_a_fit_on_pixel_subsets_is_deterministic_and_differs_from_the_full_fit():
+    full = _tiny(channels=3, width=8, steps=3)
+    subset = _tiny(channels=3, width=8, steps=3, fit_subset=5)
+    model = MetaSeg(full, generator=torch.Generator().manual_seed(3))
+    images = torch.rand(2, 3, 5, 4, generator=torch.Generator().manual_seed(4))
+    first, again = fit_pixels(model.params(), subset, images), fit_pixels(model.params(), subset, images)
+    every = fit_pixels(model.params(), full, images)
+    assert all(torch.equal(first[k], again[k]) for k in first)
+    assert not all(torch.allclose(first[k], every[k]) for k in first)
+    with pytest.raises(ValueError, match="fit_subset"):
+        _tiny(fit_subset=0)
+
+
+@pytest.mark.parametrize("fit_subset", [None, 6])
+def test_one_trajectory_read_at_several_steps_equals_separate_fits(fit_subset):
+    """Dice against T (the paper's Fig. 2) reads one fit at each T; each equals a fit of exactly T steps."""
+    config = _tiny(channels=3, width=8, steps=4, fit_subset=fit_subset)
+    model = MetaSeg(config, generator=torch.Generator().manual_seed(5))
+    images = torch.rand(2, 3, 5, 4, generator=torch.Generator().manual_seed(6))
+    along = model.segment_steps(images, [0, 1, 3])
+    assert list(along) == [0, 1, 3]
+    for t, probabilities in along.items():
+        assert torch.allclose(probabilities, model.segment(images, steps=t), atol=1e-6), t
+    assert not torch.allclose(along[0], along[3])
+    with pytest.raises(ValueError, match="non-negative"):
+        model.segment_steps(images, [])

@@ -75,3 +75,17 @@ def test_unknown_settings_name_the_valid_ones(metaseg_config):
         MetaSegSettings.of(bad)
     with pytest.raises(ValueError, match="init"):
         MetaSegSettings(init="other")
+
+
+def test_head_pixels_draw_a_minibatch_and_none_takes_every_pixel(metaseg_config, make_pool, tmp_path):
+    """The head trains on ``head_pixels`` drawn pixels per step (deterministic), or on all of them."""
+    pool = make_pool(subjects=4, slices=5, size=16)
+    drawn, _ = _train(metaseg_config, pool, tmp_path / "a", head_pixels=32)
+    again, _ = _train(metaseg_config, pool, tmp_path / "b", head_pixels=32)
+    every, _ = _train(metaseg_config, pool, tmp_path / "c", head_pixels=None)
+    head = [k for k, _ in drawn["cortex"].named_parameters() if "head" in k]
+    params = [dict(net["cortex"].named_parameters()) for net in (drawn, again, every)]
+    assert all(torch.equal(params[0][k], params[1][k]) for k in head)
+    assert not all(torch.equal(params[0][k], params[2][k]) for k in head)
+    with pytest.raises(ValueError, match="head_pixels"):
+        MetaSegSettings(head_pixels=0)

@@ -93,6 +93,22 @@ def dice_score(pred: Tensor, target: Tensor, active: Tensor, threshold: float = 
     return torch.where(both_empty, torch.ones_like(total), 2.0 * intersection / total.clamp_min(1.0))
 
 
+@torch.no_grad()
+def generalised_dice(pred: Tensor, target: Tensor, active: Tensor, threshold: float = 0.5) -> Tensor:
+    """Generalised Dice ``[B]`` over background and foreground (Sudre et al. 2017; MetaSeg's tables), each class
+    weighted by 1 / its target area squared: torchmetrics' ``generalized_dice_score`` with the background
+    included. The foreground is ``pred > threshold`` and ``target > 0.5`` on any active channel (the active
+    channels pooled into one mask, as :func:`dice_score`); 1.0 when both are empty."""
+    from torchmetrics.functional.segmentation import generalized_dice_score  # the evaluation stage only
+
+    _check(pred, target, active)
+    mask = active[:, :, None, None]
+    p = ((pred > threshold) & mask).any(dim=1).flatten(1).long()
+    q = ((target > 0.5) & mask).any(dim=1).flatten(1).long()
+    return generalized_dice_score(p, q, num_classes=2, include_background=True, weight_type="square",
+                                  input_format="index").float()
+
+
 def _channel_mse(pred: Tensor, target: Tensor) -> Tensor:
     """Mean squared error per channel, ``[B, C, H, W] -> [B, C]``, in float32."""
     return (pred.float() - target.float()).square().flatten(2).mean(dim=2)

@@ -54,6 +54,8 @@ class MetaSegConfig:
         channels: C image channels the INR reconstructs.
         steps: T test-time fitting steps (MSE only).
         lr: Adam learning rate of every fit (the reference code: 1e-4).
+        fit_subset: pixels each test-time fitting step reads, one random subset shared by the batch's images
+            (None: all; ours, 5x faster at 48 x 48 with the same Dice, docs/models.md).
     """
 
     width: int = 128
@@ -63,10 +65,13 @@ class MetaSegConfig:
     channels: int = IMAGE_CHANNELS
     steps: int = 100
     lr: float = 1e-4
+    fit_subset: int | None = None
 
     def __post_init__(self) -> None:
         for name, minimum in (("width", 1), ("hidden", 0), ("classes", 2), ("channels", 1), ("steps", 0)):
             check_int("MetaSegConfig", name, getattr(self, name), minimum)
+        if self.fit_subset is not None:
+            check_int("MetaSegConfig", "fit_subset", self.fit_subset, 1)
         if not self.omega0 > 0 or not self.lr > 0:
             raise ValueError(f"MetaSegConfig: omega0 and lr must be > 0, got {self.omega0}, {self.lr}")
 
@@ -176,26 +181,33 @@ FitLoss = Callable[[Params, Tensor | None], Tensor]
 
 
 def fit(params: Params, loss: FitLoss, names: list[str], steps: int, lr: float, *, create_graph: bool = False,
-        pixels: int | None = None, n_pixels: int = 0, generator: torch.Generator | None = None) -> Params:
+        pixels: int | None = None, n_pixels: int = 0, generator: torch.Generator | None = None,
+        on_step: Callable[[int, Params], None] | None = None) -> Params:
     """``steps`` Adam steps on the per-image losses summed over images, updating the weights ``names``.
 
     ``params`` are per-image copies (:func:`batched`) and are never modified: the fit returns new tensors.
     ``create_graph``: keep the graph of every step (second-order meta-gradients); otherwise the steps'
-    gradients are constants. ``pixels``: each step draws that many of the ``n_pixels`` pixels per image from
-    ``generator`` (the demo's random coordinate subsets); None = all pixels.
+    gradients are constants. ``pixels``: each step draws that many of the ``n_pixels`` pixels from
+    ``generator``, one subset for every image, so that an image's fit does not depend on the batch (the demo's
+    random coordinate subsets); None = all pixels. ``on_step(t, params)`` sees the weights after every step t
+    (1-based; and t = 0 before the first): one trajectory read at several T (Dice against T, the paper's Fig. 2).
     """
     state = AdamState.zeros({k: params[k] for k in names})
-    for _ in range(steps):
+    if on_step is not None:
+        on_step(0, params)
+    for step in range(steps):
         index = None
         if pixels is not None and pixels < n_pixels:
             b = next(iter(params.values())).shape[0]
-            index = torch.rand(b, n_pixels, generator=generator, device="cpu").argsort(dim=1)[:, :pixels]
-            index = index.to(next(iter(params.values())).device)
+            index = torch.rand(1, n_pixels, generator=generator, device="cpu").argsort(dim=1)[:, :pixels]
+            index = index.expand(b, -1).to(next(iter(params.values())).device)
         total = loss(params, index).sum()
         grads = torch.autograd.grad(total, [params[k] for k in names], create_graph=create_graph)
         params, state = adam_step(params, dict(zip(names, grads, strict=True)), state, lr)
         if not create_graph:
             params = {k: p.detach().requires_grad_(k in names) for k, p in params.items()}
+        if on_step is not None:
+            on_step(step + 1, params)
     return params
 
 
@@ -253,9 +265,13 @@ def meta_gradient(theta: Params, config: MetaSegConfig, coords: Tensor, images: 
     return dict(zip(names, grads, strict=True)), float(outer.detach())
 
 
-def fit_pixels(theta: Params, config: MetaSegConfig, images: Tensor, steps: int | None = None) -> Params:
+def fit_pixels(theta: Params, config: MetaSegConfig, images: Tensor, steps: int | None = None,
+               generator: torch.Generator | None = None,
+               on_step: Callable[[int, Params], None] | None = None) -> Params:
     """Per-image INR weights fitted from ``theta`` to ``images [B, C, H, W]`` for ``steps`` (default
-    ``config.steps``) Adam steps on the MSE alone — no label is read."""
+    ``config.steps``) Adam steps on the MSE alone — no label is read. With ``config.fit_subset`` each step reads
+    that many pixels drawn from ``generator`` (default: a fresh one seeded 0, so a fit is deterministic)."""
+    generator = generator if generator is not None else torch.Generator().manual_seed(0)
     b, _, h, w = images.shape
     coords = grid_coords(h, w, images.device)
     pixels = images.permute(0, 2, 3, 1).reshape(b, h * w, -1)
@@ -263,7 +279,7 @@ def fit_pixels(theta: Params, config: MetaSegConfig, images: Tensor, steps: int 
     copies = {k: p.clone().requires_grad_() for k, p in batched(inr, b).items()}
     with torch.enable_grad():
         fitted = fit(copies, pixel_loss(config, coords, pixels), list(copies), config.steps if steps is None else steps,
-                     config.lr)
+                     config.lr, pixels=config.fit_subset, n_pixels=h * w, generator=generator, on_step=on_step)
     return {k: v.detach() for k, v in fitted.items()}
 
 
@@ -302,6 +318,26 @@ class MetaSeg(nn.Module, Predictor):
         with torch.no_grad():
             logits = head_forward(head, features_of(fitted, self.config, h, w))
         return logits.softmax(dim=-1).permute(0, 2, 1).reshape(b, -1, h, w)
+
+    def segment_steps(self, images: Tensor, steps: list[int]) -> dict[int, Tensor]:
+        """Class probabilities ``[B, K, H, W]`` after each number of fitting steps T in ``steps``, read along one
+        fit of ``max(steps)`` steps (T = 0: theta* itself); each equals :meth:`segment` with that T."""
+        if not steps or min(steps) < 0:
+            raise ValueError(f"MetaSeg.segment_steps: steps must be non-negative numbers, got {steps}")
+        b, _, h, w = images.shape
+        theta = self.params()
+        head = {k: v.detach() for k, v in theta.items() if k.startswith("head.")}
+        wanted, probabilities = set(steps), {}
+
+        def read(t: int, params: Params) -> None:
+            if t in wanted:
+                inr = {k: v.detach() for k, v in params.items() if k.startswith("inr.")}
+                with torch.no_grad():
+                    logits = head_forward(head, features_of(inr, self.config, h, w))
+                probabilities[t] = logits.softmax(dim=-1).permute(0, 2, 1).reshape(b, -1, h, w)
+
+        fit_pixels(theta, self.config, images, max(steps), on_step=read)
+        return {t: probabilities[t] for t in steps}
 
     def predict(self, target_in: Tensor, context_in: Tensor, context_out: Tensor, objective: Objective) -> Tensor:
         """The probability of the foreground class ``[B, 3, H, W]`` (the context is ignored)."""

@@ -10,7 +10,8 @@ cases of the run's task drawn from its training subjects (:func:`neuroicl.traini
    ``image_only`` meta-learns on the MSE alone (the ablation "meta-learn, image only").
 2. **Head tuning** — theta* frozen; ``head_images`` training pairs are fitted from it on the MSE alone for
    the model's T steps (:func:`neuroicl.models.metaseg.fit_pixels`), and the head is trained on their
-   features for ``head_steps`` full-batch Adam steps (``head_lr``) with the focal loss.
+   features for ``head_steps`` Adam steps (``head_lr``) with the focal loss, each on ``head_pixels`` pixels
+   drawn from all the fitted images' pixels (None: all of them every step).
 
 ``init``: ``meta`` (MetaSeg), ``random`` (no meta-learning: the SIREN initialisation) or ``fixed`` (the
 weights fitted to one training image, the ablation's "fixed" initialisation). Checkpoints every
@@ -70,14 +71,17 @@ class MetaSegSettings:
     head_steps: int = 500
     head_lr: float = 5e-5
     head_images: int = 32
+    head_pixels: int | None = 8192
     init: str = "meta"
     image_only: bool = False
 
     def __post_init__(self) -> None:
         if self.init not in INITS:
             raise ValueError(f"training.runs.metaseg.init must be one of {INITS}, got {self.init!r}")
-        if self.inner_steps < 0 or self.head_steps < 0 or self.head_images < 1:
-            raise ValueError(f"training.runs.metaseg: inner_steps, head_steps >= 0, head_images >= 1; got {self}")
+        if self.inner_steps < 0 or self.head_steps < 0 or self.head_images < 1 or (
+                self.head_pixels is not None and self.head_pixels < 1):
+            raise ValueError(
+                f"training.runs.metaseg: inner_steps, head_steps >= 0, head_images, head_pixels >= 1; got {self}")
 
     @classmethod
     def of(cls, run: Run) -> MetaSegSettings:
@@ -184,16 +188,25 @@ def _tune_head(model: MetaSeg, draw, synth, meta: MetaSegSettings, seed: int, na
         features.append(features_of(fitted, model.config, h, w))
         labels.append(y)
         drawn += b
-    x, y = torch.cat(features), torch.cat(labels)
+    x, y = torch.cat(features).flatten(0, 1), torch.cat(labels).flatten()  # [P, W], [P]: every fitted pixel
     head = {k: v for k, v in model.params().items() if k.startswith("head.")}
     optimizer = torch.optim.Adam(head.values(), lr=meta.head_lr)
+    generator = torch.Generator().manual_seed(stable_seed("head pixels", seed))
     log, start = [], time.perf_counter()
     for step in tqdm(range(meta.head_steps), desc=f"{name} head", disable=not progress, mininterval=5.0):
+        index = _pixel_draw(len(y), meta.head_pixels, generator).to(device)
         optimizer.zero_grad(set_to_none=True)
-        loss = focal_loss(head_forward(head, x), y, meta.gamma).mean()
+        loss = focal_loss(head_forward(head, x[index][None]), y[index][None], meta.gamma).mean()
         loss.backward()
         optimizer.step()
         if (step + 1) % max(meta.head_steps // 10, 1) == 0 or step + 1 == meta.head_steps:
             log.append({"stage": "head", "step": step + 1, "loss": float(loss.detach()),
                         "seconds": time.perf_counter() - start})
     return log
+
+
+def _pixel_draw(total: int, pixels: int | None, generator: torch.Generator) -> torch.Tensor:
+    """Indices of ``pixels`` of ``total`` pixels drawn with replacement from ``generator`` (all of them if None)."""
+    if pixels is None:
+        return torch.arange(total)
+    return torch.randint(total, (pixels,), generator=generator)
