@@ -21,6 +21,8 @@ RUNS = {
               "context_size": np.nan},
     "unetall": {"run": "unet-x-all", "model": "unet", "variant": "U-Net", "train_subjects": 4, "all_subjects": True,
                 "context_size": np.nan},
+    "metaseg": {"run": "metaseg-segmentation-all", "model": "metaseg", "variant": "MetaSeg", "train_subjects": 4,
+                "all_subjects": True, "context_size": np.nan},
 }
 TASK = {"segmentation": ("segmentation", "dice", "cortex"), "denoising": ("reconstruction", "psnr", "")}
 
@@ -74,3 +76,11 @@ def test_the_floor_of_an_image_task_is_the_identity(good):
     result = verdicts(good)
     assert result["Neuralizer-seen at its largest context beats the floor", "denoising", "Neuralizer-seen (L = 32)"] \
         == "FAIL"
+
+
+def test_metaseg_is_a_learned_row_and_a_rival_of_the_segmentation_ceiling(good):
+    table = verdicts([*good, row("metaseg", "segmentation", 0.65)])
+    assert table["Every learned model beats the floor at its best setting", "segmentation", "MetaSeg (all)"] == "FAIL"
+    table = verdicts([*good, row("metaseg", "segmentation", 0.95)])
+    assert table["Every learned model beats the floor at its best setting", "segmentation", "MetaSeg (all)"] == "PASS"
+    assert table["U-Net on all data is the ceiling for segmentation", "segmentation", "U-Net (all)"] == "FAIL"

@@ -26,11 +26,12 @@ from neuroicl.plan.families import family_of, outputs_image
 from neuroicl.plan.runs import VARIANTS
 
 #: The legend names of the rows the claims compare (:data:`neuroicl.plan.runs.VARIANTS`).
-SEEN, UNSEEN, UNET, UNIVERSEG, FLOOR, IDENTITY = (
-    VARIANTS[key] for key in ("neuralizer-seen", "neuralizer-unseen", "unet", "universeg", "context_mean", "identity")
+SEEN, UNSEEN, UNET, UNIVERSEG, METASEG, FLOOR, IDENTITY = (
+    VARIANTS[key]
+    for key in ("neuralizer-seen", "neuralizer-unseen", "unet", "universeg", "metaseg", "context_mean", "identity")
 )
 #: The learned variants (every other row is a reference).
-LEARNED = (SEEN, UNSEEN, UNIVERSEG, UNET)
+LEARNED = (SEEN, UNSEEN, UNIVERSEG, UNET, METASEG)
 
 COLUMNS = ("claim", "task", "measured", "value", "reference", "reference_value", "verdict")
 
@@ -174,7 +175,7 @@ def unet_all_is_segmentation_ceiling(means: Means) -> list[dict]:
     value = means.get(UNET, "segmentation", "all")
     if value is None:
         return []
-    others = [(v, means.best(v, "segmentation")) for v in (SEEN, UNSEEN, UNIVERSEG, FLOOR)]
+    others = [(v, means.best(v, "segmentation")) for v in (SEEN, UNSEEN, UNIVERSEG, METASEG, FLOOR)]
     others = [(v, b) for v, b in others if b is not None]
     top = max(others, key=lambda vb: vb[1][1], default=None)
     return [_row("U-Net on all data is the ceiling for segmentation", "segmentation", f"{UNET} (all)", value,

@@ -23,6 +23,7 @@ STYLES = {
     "Neuralizer-unseen": {"color": "tab:blue", "linestyle": "-", "marker": "o"},
     "UniverSeg": {"color": "tab:green", "linestyle": "-", "marker": "s"},
     "U-Net": {"color": "tab:gray", "linestyle": "-", "marker": "D"},
+    "MetaSeg": {"color": "tab:brown", "linestyle": "-", "marker": "^"},
     "Floor": {"color": "black", "linestyle": ":", "marker": "."},
     "Identity": {"color": "tab:gray", "linestyle": "--", "marker": ""},
 }
