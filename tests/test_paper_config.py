@@ -64,7 +64,7 @@ def test_dry_run_lists_every_run(dry_run, paper):
     for run in runs:
         assert f"results/evaluate/{run.name}/metrics.csv" in dry_run
     counts = _job_counts(dry_run)
-    assert counts["train"] + counts["train_first"] == sum(run.trained for run in runs)
+    assert counts["train"] + counts["train_first"] + counts["train_long"] == sum(run.trained for run in runs)
     assert counts["evaluate"] + counts["evaluate_first"] == len(runs)
     assert {"unet-segmentation-n32", "unet-segmentation-all"} <= {run.name for run in runs}
 

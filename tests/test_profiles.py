@@ -7,7 +7,7 @@ import pytest
 import yaml
 from snakemake.cli import get_profile_dir, parse_args
 
-GPU_RULES = ("train", "train_first", "evaluate", "evaluate_first")
+GPU_RULES = ("train", "train_first", "train_long", "evaluate", "evaluate_first")
 
 
 def _with_variables(read_profile, root: Path, folder: Path, **variables: str) -> dict:

@@ -68,3 +68,12 @@ def test_the_paper_plan_knows_every_file_before_download(root):
     assert set(plan.subject_paths("oasis1", "sub-0001")) == {"T1w", "dseg"}
     with pytest.raises(ValueError, match="runs of this config"):
         plan.run("neuralizer-typo")
+
+
+def test_the_long_runs_are_neuralizer_metaseg_and_per_class_networks_on_all_subjects(default):
+    """They start first (rule train_long); the short jobs fill the cores at the end."""
+    assert default.long_runs == [
+        name for name in default.trained
+        if name.startswith(("neuralizer-", "metaseg-")) or name == "unet-segmentation-all"
+    ]
+    assert "neuralizer-seen" in default.long_runs and "unet-segmentation-n1" not in default.long_runs

@@ -32,4 +32,11 @@ use rule train as train_first with:
     priority: 10
 
 
-ruleorder: train_first > train
+# The other long jobs (PLAN.long_runs) start next, so that the short ones fill both cores at the end.
+use rule train as train_long with:
+    wildcard_constraints:
+        run=LONG_RUNS,
+    priority: 5
+
+
+ruleorder: train_first > train_long > train

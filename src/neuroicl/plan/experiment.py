@@ -22,6 +22,9 @@ from neuroicl.plan.datasets import DatasetSpec, datasets_from_config, planned_tr
 from neuroicl.plan.runs import Run, by_name, catalogue
 from neuroicl.plan.summary import config_summary
 
+#: Models whose training jobs are the longest of a config (:attr:`Plan.long_runs`).
+LONG_MODELS = ("neuralizer", "metaseg")
+
 
 @dataclass(frozen=True)
 class Plan:
@@ -73,6 +76,14 @@ class Plan:
     def trained(self) -> list[str]:
         """Names of the runs that are trained (have a model file)."""
         return [run.name for run in self.runs if run.trained]
+
+    @property
+    def long_runs(self) -> list[str]:
+        """Trained runs whose jobs start before the other training jobs (Snakemake priority), longest first in
+        spirit: Neuralizer's and MetaSeg's, and a per-class network set on all subjects. Started last, one of them
+        leaves a core idle while it finishes alone (the demo's tail, docs/performance.md)."""
+        return [run.name for run in self.runs
+                if run.trained and (run.model in LONG_MODELS or (run.per_label and run.subjects is None))]
 
     def run(self, name: str) -> Run:
         """The run called ``name`` (the error lists the valid names)."""
