@@ -25,11 +25,9 @@ EMBEDDED = PLAN.embedded
 REAL = PLAN.real
 SUBJECTS = PLAN.subjects
 RUNS = PLAN.runs
-# The long training jobs after Neuralizer-seen, as a wildcard pattern ("(?!)" matches nothing).
-LONG_RUNS = (
-    "|".join(re.escape(name) for name in PLAN.long_runs if name != "neuralizer-seen")
-    or "(?!)"
-)
+# The long training jobs as a wildcard pattern ("(?!)" matches nothing); Neuralizer-seen's goes to train_first
+# (ruleorder).
+LONG_RUNS = "|".join(re.escape(name) for name in PLAN.long_runs) or "(?!)"
 STORE_FILES = ["images.npy", "mask.npy", "labels.npy", "meta.json", "index.tsv"]
 # The dataset registry and its lock file are committed with the workflow (not per working directory).
 REGISTRY = Path(workflow.basedir).parent / "resources" / "datasets" / "registry.yaml"

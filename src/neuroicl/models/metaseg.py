@@ -311,33 +311,30 @@ class MetaSeg(nn.Module, Predictor):
 
     def segment(self, images: Tensor, steps: int | None = None) -> Tensor:
         """Class probabilities ``[B, K, H, W]`` of ``images [B, C, H, W]`` after fitting their pixels."""
-        b, _, h, w = images.shape
-        theta = self.params()
-        fitted = fit_pixels(theta, self.config, images, steps)
-        head = {k: v.detach() for k, v in theta.items() if k.startswith("head.")}
-        with torch.no_grad():
-            logits = head_forward(head, features_of(fitted, self.config, h, w))
-        return logits.softmax(dim=-1).permute(0, 2, 1).reshape(b, -1, h, w)
+        fitted = fit_pixels(self.params(), self.config, images, steps)
+        return self._probabilities(fitted, *images.shape[-2:])
 
     def segment_steps(self, images: Tensor, steps: list[int]) -> dict[int, Tensor]:
         """Class probabilities ``[B, K, H, W]`` after each number of fitting steps T in ``steps``, read along one
         fit of ``max(steps)`` steps (T = 0: theta* itself); each equals :meth:`segment` with that T."""
         if not steps or min(steps) < 0:
             raise ValueError(f"MetaSeg.segment_steps: steps must be non-negative numbers, got {steps}")
-        b, _, h, w = images.shape
-        theta = self.params()
-        head = {k: v.detach() for k, v in theta.items() if k.startswith("head.")}
         wanted, probabilities = set(steps), {}
 
         def read(t: int, params: Params) -> None:
             if t in wanted:
-                inr = {k: v.detach() for k, v in params.items() if k.startswith("inr.")}
-                with torch.no_grad():
-                    logits = head_forward(head, features_of(inr, self.config, h, w))
-                probabilities[t] = logits.softmax(dim=-1).permute(0, 2, 1).reshape(b, -1, h, w)
+                probabilities[t] = self._probabilities(params, *images.shape[-2:])
 
-        fit_pixels(theta, self.config, images, max(steps), on_step=read)
+        fit_pixels(self.params(), self.config, images, max(steps), on_step=read)
         return {t: probabilities[t] for t in steps}
+
+    def _probabilities(self, fitted: Params, h: int, w: int) -> Tensor:
+        """The head's class probabilities ``[B, K, H, W]`` on the features of fitted per-image INR weights."""
+        head = {k: v.detach() for k, v in self.params().items() if k.startswith("head.")}
+        inr = {k: v.detach() for k, v in fitted.items() if k.startswith("inr.")}
+        with torch.no_grad():
+            logits = head_forward(head, features_of(inr, self.config, h, w))
+        return logits.softmax(dim=-1).permute(0, 2, 1).reshape(len(logits), -1, h, w)
 
     def predict(self, target_in: Tensor, context_in: Tensor, context_out: Tensor, objective: Objective) -> Tensor:
         """The probability of the foreground class ``[B, 3, H, W]`` (the context is ignored)."""

@@ -194,7 +194,8 @@ def _tune_head(model: MetaSeg, draw, synth, meta: MetaSegSettings, seed: int, na
     generator = torch.Generator().manual_seed(stable_seed("head pixels", seed))
     log, start = [], time.perf_counter()
     for step in tqdm(range(meta.head_steps), desc=f"{name} head", disable=not progress, mininterval=5.0):
-        index = _pixel_draw(len(y), meta.head_pixels, generator).to(device)
+        index = slice(None) if meta.head_pixels is None else torch.randint(
+            len(y), (meta.head_pixels,), generator=generator).to(device)  # with replacement; None: every pixel
         optimizer.zero_grad(set_to_none=True)
         loss = focal_loss(head_forward(head, x[index][None]), y[index][None], meta.gamma).mean()
         loss.backward()
@@ -204,9 +205,3 @@ def _tune_head(model: MetaSeg, draw, synth, meta: MetaSegSettings, seed: int, na
                         "seconds": time.perf_counter() - start})
     return log
 
-
-def _pixel_draw(total: int, pixels: int | None, generator: torch.Generator) -> torch.Tensor:
-    """Indices of ``pixels`` of ``total`` pixels drawn with replacement from ``generator`` (all of them if None)."""
-    if pixels is None:
-        return torch.arange(total)
-    return torch.randint(total, (pixels,), generator=generator)
