@@ -15,6 +15,7 @@ from snakemake.utils import update_config
 from neuroicl.plan.cohort import CohortSpec
 from neuroicl.plan.datasets import datasets_from_config, planned_train_count
 from neuroicl.plan.runs import catalogue
+from neuroicl.plan.study import MetaSegStudy
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +65,9 @@ def test_dry_run_lists_every_run(dry_run, paper):
     for run in runs:
         assert f"results/evaluate/{run.name}/metrics.csv" in dry_run
     counts = _job_counts(dry_run)
-    assert counts["train"] + counts["train_first"] + counts["train_long"] == sum(run.trained for run in runs)
+    study = MetaSegStudy.of(paper, runs)  # its ablation runs are trained too
+    trained = sum(run.trained for run in runs) + (len(study.ablation_runs) if study else 0)
+    assert counts["train"] + counts["train_first"] + counts["train_long"] == trained
     assert counts["evaluate"] + counts["evaluate_first"] == len(runs)
     assert {"unet-segmentation-n32", "unet-segmentation-all"} <= {run.name for run in runs}
 

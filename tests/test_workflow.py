@@ -20,6 +20,8 @@ from neuroicl.data.sources import open_datasets
 from neuroicl.data.splits import read_splits
 from neuroicl.evaluation import metrics_table
 from neuroicl.paper.claims import claims
+from neuroicl.paper.metaseg_study import study_claims
+from neuroicl.paper.metaseg_study import summarize as study_summarize
 from neuroicl.paper.table4 import summarize
 from neuroicl.plots import PNG_DPI
 from neuroicl.plots.cohort import cohort_figure
@@ -182,6 +184,7 @@ def test_training_evaluation_and_paper_outputs(tiny_run, test_config):
         "unet-denoising-n1",
         "unet-denoising-all",
         "universeg-skull_stripping",
+        "metaseg-segmentation-all",
         "context_mean",
         "identity",
     ]
@@ -198,8 +201,20 @@ def test_training_evaluation_and_paper_outputs(tiny_run, test_config):
     assert sorted(per_label["networks"]) == ["cortex", "lateral_ventricle"]  # one network per class
     assert "| Neuralizer-seen | 2 |" in (results / "tables" / "table4.md").read_text()
     assert "\\begin{tabular}" in (results / "tables" / "table4.tex").read_text()
+    steps, ablation = (pd.read_csv(results / "tables" / f"metaseg_{name}.csv") for name in ("steps", "ablation"))
+    study = study_claims(study_summarize(steps, ["model", "steps"]), study_summarize(ablation, ["model"]),
+                         "metaseg-segmentation-all", "metaseg-ablation_random", "metaseg-ablation_image_only")
     shown = pd.read_csv(results / "tables" / "claims.csv")  # the claims table: the verdicts of these metrics
-    assert shown["verdict"].tolist() == claims(summarize(metrics))["verdict"].tolist() and len(shown) > 5
+    assert shown["verdict"].fillna("n/a").tolist() == claims(summarize(metrics), study)["verdict"].tolist()  # "n/a": NaN
+    assert len(shown) > 5
+    assert shown["claim"].str.contains("image-only meta-learning").any()
+    assert sorted(steps["steps"].unique()) == [0, 1, 2] and set(steps["label"]) == {"cortex"}
+    assert ablation["model"].nunique() == 4 and np.isfinite(ablation["value"]).all()
+    moved = pd.read_csv(results / "tables" / "metaseg_misalignment.csv")
+    assert set(moved["model"]) == {"metaseg", "unet"} and set(moved["kind"]) == {"rotation", "translation"}
+    assert "| Random init |" in (results / "tables" / "metaseg_ablation.md").read_text()
+    for name in ("metaseg_steps", "metaseg_misalignment"):
+        assert (results / "figures" / f"{name}.pdf").read_bytes().startswith(b"%PDF")
     assert "PASS" in (results / "tables" / "claims.md").read_text()
     for name, (modality, title) in FIGURES.items():  # Figs. 4 and 12: the metrics, all inputs or T1w only
         assert_figure_shows(

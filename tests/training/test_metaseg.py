@@ -35,7 +35,9 @@ def _train(config, pool, tmp_path, **settings):
 
 
 def test_the_catalogue_lists_metaseg_runs_only_when_configured(metaseg_config, test_config):
-    assert not [r for r in catalogue(test_config, n_train=4) if r.model == "metaseg"]
+    without = copy.deepcopy(test_config)
+    del without["training"]["runs"]["metaseg"]
+    assert not [r for r in catalogue(without, n_train=4) if r.model == "metaseg"]
     run = by_name(catalogue(metaseg_config, n_train=4), "metaseg-segmentation-all")
     assert run.trainer == "metaseg" and run.per_label and not run.in_context and run.uses_cases
     assert run.settings["order"] == "first" and "steps" not in run.settings
@@ -44,11 +46,18 @@ def test_the_catalogue_lists_metaseg_runs_only_when_configured(metaseg_config, t
 def test_one_network_per_class_after_both_stages(metaseg_config, make_pool, tmp_path):
     networks, rows = _train(metaseg_config, make_pool(subjects=4, slices=5, size=16), tmp_path)
     assert sorted(networks) == sorted(metaseg_config["evaluation"]["labels"])
-    assert all(isinstance(net, MetaSeg) for net in networks.values())
+    assert all(isinstance(net, MetaSeg) and net.config.classes == 2 for net in networks.values())
     stages = {(row["label"], row["stage"]) for row in rows}
     assert stages == {(label, stage) for label in networks for stage in ("meta", "head")}
     fresh = MetaSeg(networks["cortex"].config, generator=torch.Generator().manual_seed(0))
     assert not all(torch.equal(a, b) for a, b in zip(fresh.parameters(), networks["cortex"].parameters(), strict=True))
+
+
+def test_the_study_labels_restrict_the_networks(metaseg_config, make_pool, tmp_path):
+    networks, _ = _train(metaseg_config, make_pool(subjects=4, slices=5, size=16), tmp_path, labels=["cortex"])
+    assert list(networks) == ["cortex"]
+    with pytest.raises(ValueError, match="not evaluation.labels"):
+        _train(metaseg_config, make_pool(subjects=4, slices=5, size=16), tmp_path, labels=["nope"])
 
 
 def test_same_seed_same_networks_and_a_rerun_resumes(metaseg_config, make_pool, tmp_path):

@@ -37,7 +37,7 @@ REGISTRY_LOCK = REGISTRY.with_name("registry.lock.yaml")
 wildcard_constraints:
     subject="|".join(sorted({s for ids in SUBJECTS.values() for s in ids})),
     dataset="|".join(DATASETS),
-    run="|".join(run.name for run in RUNS),
+    run="|".join(run.name for run in PLAN.every_run),
     entry="|".join([*PLAN.archives, *MANUAL_ENTRIES]),
 
 
@@ -215,6 +215,7 @@ def get_final_outputs(wildcards):
         "results/figures/tasks.png",
         "results/figures/augmentations.png",
         *PAPER_OUTPUTS,
+        *STUDY_OUTPUTS,
     ]
 
 
@@ -222,3 +223,61 @@ def print_dry_run_summary():
     """Print the estimated GPU-hours of the training and evaluation jobs (bench/throughput.yaml)."""
     throughput = Path(workflow.basedir).parent / "bench" / "throughput.yaml"
     print(PLAN.summary(throughput), file=sys.stderr)
+
+
+STUDY = PLAN.study  # MetaSeg's own study (training.runs.metaseg.study), or None
+
+
+def get_model_file(run):
+    """The model file of trained run `run`."""
+    return f"results/train/{run}/model.pt"
+
+
+def get_study_params():
+    """What every study script reads: the studied run's config parts and the study's settings."""
+    return {
+        "config": PLAN.run_config(STUDY.studied),
+        "datasets": list(DATASETS),
+        "labels": list(STUDY.labels),
+        "repeats": STUDY.repeats,
+    }
+
+
+STUDY_OUTPUTS = (
+    [
+        *[
+            f"results/tables/metaseg_{name}.{ext}"
+            for name in ("steps", "ablation", "misalignment")
+            for ext in ("csv", "md")
+        ],
+        *[
+            f"results/figures/metaseg_{name}.{ext}"
+            for name in ("steps", "misalignment")
+            for ext in ("pdf", "png")
+        ],
+    ]
+    if STUDY
+    else []
+)
+
+
+def get_claims_inputs(wildcards):
+    """The metrics table, and MetaSeg's study tables where the config has the study."""
+    inputs = {"metrics": "results/evaluate/metrics.csv"}
+    if STUDY:
+        inputs |= {
+            "metaseg_steps": "results/tables/metaseg_steps.csv",
+            "metaseg_ablation": "results/tables/metaseg_ablation.csv",
+        }
+    return inputs
+
+
+def get_claims_study_models():
+    """The model names the study's claims compare (their values in the study tables' model column)."""
+    if not STUDY:
+        return {}
+    return {
+        "meta": STUDY.studied,
+        "random": "metaseg-ablation_random",
+        "image_only": "metaseg-ablation_image_only",
+    }

@@ -65,7 +65,7 @@ rule sample_figure:
 
 rule claims:
     input:
-        metrics="results/evaluate/metrics.csv",
+        unpack(get_claims_inputs),
     output:
         csv=report(
             "results/tables/claims.csv",
@@ -77,5 +77,92 @@ rule claims:
         "logs/tables/claims.log",
     conda:
         "../../envs/figures.yaml"
+    params:
+        study_models=get_claims_study_models(),
     script:
         "../scripts/claims.py"
+
+
+# MetaSeg's own study (training.runs.metaseg.study; docs/models.md): its test-time fits on the study's classes.
+if STUDY:
+
+    rule metaseg_steps:
+        input:
+            unpack(get_dataset_inputs),
+            meta=get_model_file(STUDY.studied),
+            random=get_model_file("metaseg-ablation_random"),
+        output:
+            csv="results/tables/metaseg_steps.csv",
+            md="results/tables/metaseg_steps.md",
+            pdf=report(
+                "results/figures/metaseg_steps.pdf",
+                caption="../report/metaseg.rst",
+                category="MetaSeg",
+            ),
+            png="results/figures/metaseg_steps.png",
+        log:
+            "logs/tables/metaseg_steps.log",
+        benchmark:
+            "benchmarks/paper/metaseg_steps.tsv"
+        conda:
+            "../../envs/train.yaml"
+        params:
+            study=get_study_params(),
+            steps=list(STUDY.steps),
+            names={"MetaSeg": STUDY.studied, "Random init": "metaseg-ablation_random"},
+        script:
+            "../scripts/metaseg_steps.py"
+
+    rule metaseg_ablation:
+        input:
+            unpack(get_dataset_inputs),
+            models=[get_model_file(run) for run in STUDY.ablation_names().values()],
+        output:
+            csv="results/tables/metaseg_ablation.csv",
+            md=report(
+                "results/tables/metaseg_ablation.md",
+                caption="../report/metaseg.rst",
+                category="MetaSeg",
+            ),
+        log:
+            "logs/tables/metaseg_ablation.log",
+        benchmark:
+            "benchmarks/paper/metaseg_ablation.tsv"
+        conda:
+            "../../envs/train.yaml"
+        params:
+            study=get_study_params(),
+            names=STUDY.ablation_names(),
+        script:
+            "../scripts/metaseg_ablation.py"
+
+    rule metaseg_misalignment:
+        input:
+            unpack(get_dataset_inputs),
+            metaseg=get_model_file(STUDY.studied),
+            unet=get_model_file(STUDY.compared),
+        output:
+            csv="results/tables/metaseg_misalignment.csv",
+            md="results/tables/metaseg_misalignment.md",
+            pdf=report(
+                "results/figures/metaseg_misalignment.pdf",
+                caption="../report/metaseg.rst",
+                category="MetaSeg",
+            ),
+            png="results/figures/metaseg_misalignment.png",
+        log:
+            "logs/tables/metaseg_misalignment.log",
+        benchmark:
+            "benchmarks/paper/metaseg_misalignment.tsv"
+        conda:
+            "../../envs/train.yaml"
+        params:
+            study=get_study_params(),
+            rotations=list(STUDY.rotations),
+            translations=list(STUDY.translations),
+            runs={
+                key: {"run": PLAN.run(name).to_dict(), "config": PLAN.run_config(name)}
+                for key, name in (("metaseg", STUDY.studied), ("unet", STUDY.compared))
+            },
+        script:
+            "../scripts/metaseg_misalignment.py"

@@ -196,11 +196,8 @@ def fit(params: Params, loss: FitLoss, names: list[str], steps: int, lr: float, 
     if on_step is not None:
         on_step(0, params)
     for step in range(steps):
-        index = None
-        if pixels is not None and pixels < n_pixels:
-            b = next(iter(params.values())).shape[0]
-            index = torch.rand(1, n_pixels, generator=generator, device="cpu").argsort(dim=1)[:, :pixels]
-            index = index.expand(b, -1).to(next(iter(params.values())).device)
+        first = next(iter(params.values()))
+        index = _subset(pixels, n_pixels, first.shape[0], generator, first.device)
         total = loss(params, index).sum()
         grads = torch.autograd.grad(total, [params[k] for k in names], create_graph=create_graph)
         params, state = adam_step(params, dict(zip(names, grads, strict=True)), state, lr)
@@ -209,6 +206,15 @@ def fit(params: Params, loss: FitLoss, names: list[str], steps: int, lr: float, 
         if on_step is not None:
             on_step(step + 1, params)
     return params
+
+
+def _subset(pixels: int | None, n_pixels: int, b: int, generator: torch.Generator | None, device) -> Tensor | None:
+    """``pixels`` of ``n_pixels`` pixel indices drawn from ``generator``, the same for each of the ``b`` images
+    (``[b, pixels]``); None (every pixel) if ``pixels`` is None or not fewer than ``n_pixels``."""
+    if pixels is None or pixels >= n_pixels:
+        return None
+    index = torch.rand(1, n_pixels, generator=generator, device="cpu").argsort(dim=1)[:, :pixels]
+    return index.expand(b, -1).to(device)
 
 
 def pixel_loss(config: MetaSegConfig, coords: Tensor, images: Tensor, labels: Tensor | None = None,

@@ -20,6 +20,7 @@ from typing import Any
 from neuroicl.plan.cohort import CohortSpec
 from neuroicl.plan.datasets import DatasetSpec, datasets_from_config, planned_train_count
 from neuroicl.plan.runs import Run, by_name, catalogue
+from neuroicl.plan.study import MetaSegStudy
 from neuroicl.plan.summary import config_summary
 
 #: Models whose training jobs are the longest of a config (:attr:`Plan.long_runs`).
@@ -37,6 +38,8 @@ class Plan:
         runs: every run of the comparison, in catalogue order.
         n_train: training subjects pooled over the datasets (planned: :func:`planned_train_count`);
             the U-Net subject counts ``k`` are capped by it.
+        study: MetaSeg's own study (``training.runs.metaseg.study``), or None; its ablation runs are trained
+            like the others but are not rows of the comparison (not in ``runs``).
     """
 
     config: dict[str, Any]
@@ -44,13 +47,15 @@ class Plan:
     datasets: dict[str, DatasetSpec]
     runs: list[Run]
     n_train: int
+    study: MetaSegStudy | None = None
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Plan:
         cohort = CohortSpec.from_config(config["cohort"])
         datasets = {spec.name: spec for spec in datasets_from_config(config, cohort)}
         n_train = sum(planned_train_count(spec, config["splits"], cohort) for spec in datasets.values())
-        return cls(config, cohort, datasets, catalogue(config, n_train), n_train)
+        runs = catalogue(config, n_train)
+        return cls(config, cohort, datasets, runs, n_train, MetaSegStudy.of(config, runs))
 
     @property
     def embedded(self) -> list[str]:
@@ -73,21 +78,26 @@ class Plan:
         return sorted({entry for name in self.real for entry in self.datasets[name].archives})
 
     @property
+    def every_run(self) -> list[Run]:
+        """The comparison's runs and then the study's (every run a ``train`` job can name)."""
+        return [*self.runs, *(self.study.ablation_runs if self.study else ())]
+
+    @property
     def trained(self) -> list[str]:
-        """Names of the runs that are trained (have a model file)."""
-        return [run.name for run in self.runs if run.trained]
+        """Names of the runs that are trained (have a model file), the study's included."""
+        return [run.name for run in self.every_run if run.trained]
 
     @property
     def long_runs(self) -> list[str]:
         """Trained runs whose jobs start before the other training jobs (Snakemake priority), longest first in
         spirit: Neuralizer's and MetaSeg's, and a per-class network set on all subjects. Started last, one of them
         leaves a core idle while it finishes alone (the demo's tail, docs/performance.md)."""
-        return [run.name for run in self.runs
+        return [run.name for run in self.every_run
                 if run.trained and (run.model in LONG_MODELS or (run.per_label and run.subjects is None))]
 
     def run(self, name: str) -> Run:
-        """The run called ``name`` (the error lists the valid names)."""
-        return by_name(self.runs, name)
+        """The run called ``name``, the study's included (the error lists the valid names)."""
+        return by_name(self.every_run, name)
 
     def subject_paths(self, dataset: str, subject: str, root: str = "resources") -> dict[str, str]:
         """Every raw file of one subject of ``dataset`` under ``root/<dataset>/``."""

@@ -74,6 +74,7 @@ class MetaSegSettings:
     head_pixels: int | None = 8192
     init: str = "meta"
     image_only: bool = False
+    labels: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.init not in INITS:
@@ -89,19 +90,41 @@ class MetaSegSettings:
         unknown = sorted(set(run.settings) - known)
         if unknown:
             raise ValueError(f"run {run.name!r}: unknown MetaSeg settings {unknown}; valid: {sorted(known)}")
-        return cls(**run.settings)
+        return cls(**{**run.settings, "labels": tuple(run.settings.get("labels", ()))})
 
 
-def pairs(batch) -> tuple[torch.Tensor, torch.Tensor]:
-    """A synthesised batch's images ``[B, 3, H, W]`` and binary labels ``[B, H*W]`` (mask channel 0)."""
-    labels = (batch.target_out[:, 0] > 0.5).long().flatten(1)
-    return batch.target_in.float(), labels
+class PairSampler:
+    """Training (image, mask) pairs of one class: ``sample(rng, generator, n)`` -> images ``[n, 3, H, W]`` and
+    binary labels ``[n, H*W]``; evaluation-style cases of the run's task on slices that show the class
+    (:func:`neuroicl.training.episodic.case_drawer`), one draw per pair."""
+
+    def __init__(self, run: Run, setup, pools, evaluation: EvalSettings, label: str) -> None:
+        self.draw = case_drawer(run, setup, pools, evaluation, label, 1)
+        self.synth = synthesizer(pools, setup)
+
+    def __call__(self, rng, generator: torch.Generator, n: int) -> tuple[torch.Tensor, torch.Tensor]:
+        batch = self.synth([self.draw(rng)[0] for _ in range(n)], generator)
+        return batch.target_in.float(), (batch.target_out[:, 0] > 0.5).long().flatten(1)
+
+
+def network_labels(run: Run, evaluation: EvalSettings, meta: MetaSegSettings) -> list[str]:
+    """The classes ``run`` trains a binary network for: ``meta.labels`` (the study's), or every evaluation
+    label for a per-class run, or the one network "" (skull stripping)."""
+    if not run.per_label:
+        return [""]
+    unknown = sorted(set(meta.labels or ()) - set(evaluation.labels))
+    if unknown:
+        raise ValueError(f"run {run.name!r}: MetaSeg labels {unknown} are not evaluation.labels "
+                         f"({sorted(evaluation.labels)})")
+    return list(meta.labels) if meta.labels else list(evaluation.labels)
 
 
 def train_metaseg(run: Run, config: dict[str, Any], data: TrainingData, checkpoint_root: str | os.PathLike,
                   stamp: Any = None, progress: bool = True, world: World | None = None,
                   ) -> tuple[dict[str, Predictor], list[dict[str, Any]]]:
-    """Train one MetaSeg per evaluation label of ``run`` (one if not ``per_label``); return them and the log rows."""
+    """Train ``run``'s MetaSeg networks, one per class (:func:`network_labels`), each with its own meta-learned
+    initialisation and head (one theta* shared by the classes was worse, docs/models.md); return them (by
+    label, "" for one) and the log rows."""
     world = world or World()
     if world.size > 1:
         raise ValueError(f"run {run.name!r}: MetaSeg trains in one process (the job asked for {world.size})")
@@ -112,25 +135,25 @@ def train_metaseg(run: Run, config: dict[str, Any], data: TrainingData, checkpoi
     hparams = config["models"]["hyperparameters"][run.model]
     evaluation = EvalSettings.from_config(config["evaluation"])
     networks, rows = {}, []
-    for label in list(evaluation.labels) if run.per_label else [""]:
+    for label in network_labels(run, evaluation, meta):
         settings = network_settings(run, config["training"], label)
-        seed = settings.seed
+        sample = PairSampler(run, setup, pools, evaluation, label)
         model = initial_model(run, hparams, settings, data.device)
-        draw = case_drawer(run, setup, pools, evaluation, label, settings.batch_size)
-        synth = synthesizer(pools, setup)
         key = checkpoint_key(run, config, label, settings, data.subjects, stamp)
         store = CheckpointStore(os.path.join(checkpoint_root, run.name), key)
         name = f"{run.name} {label}".strip()
-        log = _meta_learn(model, draw, synth, meta, settings.steps, seed, settings.checkpoint_every,
-                          settings.log_every, store, name, progress)
-        log += _tune_head(model, draw, synth, meta, seed, name, progress)
+        log = _meta_learn(model, sample, meta, settings.steps, settings.batch_size, settings.seed,
+                          settings.checkpoint_every, settings.log_every, store, name, progress)
+        features, labels = _fitted_features(model, sample, meta, settings.seed)
+        log += _tune_head(model, features.flatten(0, 1), labels.flatten(), meta, settings.seed, name, progress)
         networks[label] = model.eval()
         rows += [{"label": label, **row} for row in log]
     return networks, rows
 
 
-def _meta_learn(model: MetaSeg, draw, synth, meta: MetaSegSettings, steps: int, seed: int, checkpoint_every: int,
-                log_every: int, store: CheckpointStore, name: str, progress: bool) -> list[dict[str, Any]]:
+def _meta_learn(model: MetaSeg, sample: PairSampler, meta: MetaSegSettings, steps: int, batch_size: int, seed: int,
+                checkpoint_every: int, log_every: int, store: CheckpointStore, name: str, progress: bool
+                ) -> list[dict[str, Any]]:
     """Stage 1 in place on ``model``'s weights (resuming from ``store``); the log rows."""
     device = next(model.parameters()).device
     config = model.config
@@ -138,7 +161,7 @@ def _meta_learn(model: MetaSeg, draw, synth, meta: MetaSegSettings, steps: int, 
         return []
     if meta.init == "fixed":  # one training image's fit, as the initialisation everyone starts from
         rng, generator = step_generators(seed, 0, device)
-        images, _ = pairs(synth(draw(rng)[:1], generator))
+        images, _ = sample(rng, generator, 1)
         fitted = fit_pixels(model.params(), config, images, max(steps, 1))
         with torch.no_grad():
             for key, value in fitted.items():
@@ -152,7 +175,7 @@ def _meta_learn(model: MetaSeg, draw, synth, meta: MetaSegSettings, steps: int, 
     for step in tqdm(range(start, steps), initial=start, total=steps, desc=f"{name} meta", disable=not progress,
                      mininterval=5.0):
         rng, generator = step_generators(seed, step, device)
-        images, labels = pairs(synth(draw(rng), generator))
+        images, labels = sample(rng, generator, batch_size)
         b, c, h, w = images.shape
         pixels = images.permute(0, 2, 3, 1).reshape(b, h * w, c)
         leaves = {k: theta[k] for k in names}
@@ -175,20 +198,27 @@ def _meta_learn(model: MetaSeg, draw, synth, meta: MetaSegSettings, steps: int, 
     return log
 
 
-def _tune_head(model: MetaSeg, draw, synth, meta: MetaSegSettings, seed: int, name: str,
-               progress: bool) -> list[dict[str, Any]]:
-    """Stage 2 in place on ``model``'s head: features of ``head_images`` fitted training images, focal loss."""
+def _fitted_features(model: MetaSeg, sample: PairSampler, meta: MetaSegSettings, seed: int
+                     ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Stage 2's data: ``head_images`` training pairs fitted from ``model``'s INR
+    on the MSE alone for the model's T steps; their features ``[n, H*W, W]`` and labels ``[n, H*W]``."""
     device = next(model.parameters()).device
     features, labels, drawn = [], [], 0
     while drawn < meta.head_images:
         rng, generator = step_generators(stable_seed("head", seed), drawn, device)
-        images, y = pairs(synth(draw(rng)[: meta.head_images - drawn], generator))
+        images, y = sample(rng, generator, min(meta.head_images - drawn, 32))
         b, _, h, w = images.shape
         fitted = fit_pixels(model.params(), model.config, images)
         features.append(features_of(fitted, model.config, h, w))
         labels.append(y)
         drawn += b
-    x, y = torch.cat(features).flatten(0, 1), torch.cat(labels).flatten()  # [P, W], [P]: every fitted pixel
+    return torch.cat(features), torch.cat(labels)
+
+
+def _tune_head(model: MetaSeg, x: torch.Tensor, y: torch.Tensor, meta: MetaSegSettings, seed: int, name: str,
+               progress: bool) -> list[dict[str, Any]]:
+    """Stage 2 in place on ``model``'s head: the focal loss of the fitted features ``x [P, W]`` and labels ``y [P]``."""
+    device = next(model.parameters()).device
     head = {k: v for k, v in model.params().items() if k.startswith("head.")}
     optimizer = torch.optim.Adam(head.values(), lr=meta.head_lr)
     generator = torch.Generator().manual_seed(stable_seed("head pixels", seed))
@@ -204,4 +234,3 @@ def _tune_head(model: MetaSeg, draw, synth, meta: MetaSegSettings, seed: int, na
             log.append({"stage": "head", "step": step + 1, "loss": float(loss.detach()),
                         "seconds": time.perf_counter() - start})
     return log
-
