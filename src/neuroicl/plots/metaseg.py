@@ -32,13 +32,13 @@ def _lines(axis, summary: pd.DataFrame, x: str, names: Mapping[str, str]) -> Non
 
 
 def steps_figure(table: pd.DataFrame, names: Mapping[str, str]) -> Figure:
-    """Dice against T for each model (``names``: legend -> model column value); T on a symlog axis (T = 0 shown)."""
+    """Dice against T for each model (``names``: legend -> model column value); the Ts evenly spaced, in order."""
     summary = summarize(table, ["model", "steps"])
-    figure, axis = plt.subplots(figsize=(4.5, 3.2), layout="constrained")
-    _lines(axis, summary, "steps", names)
-    axis.set_xscale("symlog", linthresh=1)
     steps = sorted(summary["steps"].unique())
-    axis.set_xticks(steps, [str(t) for t in steps])
+    summary["position"] = summary["steps"].map({t: i for i, t in enumerate(steps)})
+    figure, axis = plt.subplots(figsize=(4.5, 3.2), layout="constrained")
+    _lines(axis, summary, "position", names)
+    axis.set_xticks(range(len(steps)), [str(t) for t in steps])
     axis.set_xlabel("test-time fitting steps T")
     axis.set_title(f"MetaSeg: Dice against T ({int(summary['n'].max())} targets)")
     axis.legend(fontsize=8)

@@ -1,7 +1,8 @@
 """MetaSeg's trainer: meta-learn the INR initialisation, then tune the segmentation head (``Run.trainer = "metaseg"``).
 
-Per evaluation label (one binary network per segmentation class, as the task-specific U-Net), on evaluation-style
-cases of the run's task drawn from its training subjects (:func:`neuroicl.training.episodic.case_drawer`):
+Per evaluation label (one binary network per segmentation class, as the task-specific U-Net; ``labels``: only
+these, the study's ablation runs), on evaluation-style cases of the run's task drawn from its training subjects
+(:class:`PairSampler`):
 
 1. **Meta-learning** — ``steps`` outer Adam steps (``outer_lr``); each draws ``batch_size`` (image, mask) pairs,
    adapts a copy of the weights to each by ``inner_steps`` Adam steps on MSE + focal loss
@@ -14,7 +15,8 @@ cases of the run's task drawn from its training subjects (:func:`neuroicl.traini
    drawn from all the fitted images' pixels (None: all of them every step).
 
 ``init``: ``meta`` (MetaSeg), ``random`` (no meta-learning: the SIREN initialisation) or ``fixed`` (the
-weights fitted to one training image, the ablation's "fixed" initialisation). Checkpoints every
+weights fitted to one training image for ``steps`` steps, the ablation's "fixed" initialisation); the heads of
+those and of ``image_only`` start stage 2 from their random initialisation, MetaSeg's from the meta-learned one. Checkpoints every
 ``training.checkpoint_every`` outer steps make stage 1 resumable; stage 2 is short and reruns.
 """
 
