@@ -205,7 +205,8 @@ def test_training_evaluation_and_paper_outputs(tiny_run, test_config):
     study = study_claims(study_summarize(steps, ["model", "steps"]), study_summarize(ablation, ["model"]),
                          "metaseg-segmentation-all", "metaseg-ablation_random", "metaseg-ablation_image_only")
     shown = pd.read_csv(results / "tables" / "claims.csv")  # the claims table: the verdicts of these metrics
-    assert shown["verdict"].fillna("n/a").tolist() == claims(summarize(metrics), study)["verdict"].tolist()  # "n/a": NaN
+    verdicts = shown["verdict"].fillna("n/a")  # pandas reads "n/a" as NaN
+    assert verdicts.tolist() == claims(summarize(metrics), study)["verdict"].tolist()
     assert len(shown) > 5
     assert shown["claim"].str.contains("image-only meta-learning").any()
     assert sorted(steps["steps"].unique()) == [0, 1, 2] and set(steps["label"]) == {"cortex"}

@@ -103,7 +103,7 @@ if STUDY:
         log:
             "logs/tables/metaseg_steps.log",
         benchmark:
-            "benchmarks/paper/metaseg_steps.tsv"
+            "benchmarks/tables/metaseg_steps.tsv"
         conda:
             "../../envs/train.yaml"
         params:
@@ -127,7 +127,7 @@ if STUDY:
         log:
             "logs/tables/metaseg_ablation.log",
         benchmark:
-            "benchmarks/paper/metaseg_ablation.tsv"
+            "benchmarks/tables/metaseg_ablation.tsv"
         conda:
             "../../envs/train.yaml"
         params:
@@ -153,7 +153,7 @@ if STUDY:
         log:
             "logs/tables/metaseg_misalignment.log",
         benchmark:
-            "benchmarks/paper/metaseg_misalignment.tsv"
+            "benchmarks/tables/metaseg_misalignment.tsv"
         conda:
             "../../envs/train.yaml"
         params:

@@ -16,8 +16,8 @@ these, the study's ablation runs), on evaluation-style cases of the run's task d
 
 ``init``: ``meta`` (MetaSeg), ``random`` (no meta-learning: the SIREN initialisation) or ``fixed`` (the
 weights fitted to one training image for ``steps`` steps, the ablation's "fixed" initialisation); the heads of
-those and of ``image_only`` start stage 2 from their random initialisation, MetaSeg's from the meta-learned one. Checkpoints every
-``training.checkpoint_every`` outer steps make stage 1 resumable; stage 2 is short and reruns.
+those and of ``image_only`` start stage 2 from their random initialisation, MetaSeg's from the meta-learned one.
+Checkpoints every ``training.checkpoint_every`` outer steps make stage 1 resumable; stage 2 is short and reruns.
 """
 
 from __future__ import annotations
