@@ -65,6 +65,17 @@ def test_unmeasured_models_are_reported_as_such_and_parameter_free_ones_not_coun
     assert " ? " in unet_line
 
 
+def test_a_trained_model_without_an_entry_is_not_measured_rather_than_parameter_free():
+    throughput = {"neuralizer": _throughput()["neuralizer"]}  # no entry for the U-Net
+    targets = {"denoising": 4, "segmentation": 4}
+    rows = estimate([SEEN, SEG], throughput, targets, SETTINGS, 1.0)
+    assert rows["train", "unet"]["hours"] is None and rows["evaluate", "unet"]["hours"] is None
+    text = dry_run_summary([SEEN, SEG], throughput, targets, SETTINGS, 1.0)
+    unet_line = next(line for line in text.splitlines() if line.startswith("train") and " unet " in line)
+    assert " ? " in unet_line and "no entry for 'unet'" in unet_line and "parameter-free" not in text
+    assert "incomplete" in text
+
+
 def test_eval_targets_skip_what_a_dataset_cannot_pose():
     datasets = {"labelled": (["T1w"], True, 5), "pair": (["T1w", "T2w"], False, 3)}
     targets = eval_targets(datasets, ["segmentation", "modality_transfer", "denoising"], SETTINGS)

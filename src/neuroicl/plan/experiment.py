@@ -122,5 +122,6 @@ class Plan:
         }
 
     def summary(self, throughput: str | Path) -> str:
-        """The dry run's estimate of GPU-hours (:func:`neuroicl.plan.summary.config_summary`)."""
-        return config_summary(self.config, list(self.datasets.values()), self.runs, self.cohort, throughput)
+        """The dry run's estimate of GPU-hours (:func:`neuroicl.plan.summary.config_summary`), the study's runs
+        included (each priced as a training job and an evaluation, which its study jobs stand in for)."""
+        return config_summary(self.config, list(self.datasets.values()), self.every_run, self.cohort, throughput)

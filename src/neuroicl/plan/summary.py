@@ -106,9 +106,10 @@ def estimate(
 ) -> dict[tuple[str, str], dict[str, Any]]:
     """Per (rule, model): jobs, samples and GPU-hours (None when the model's throughput is not measured).
 
-    Parameter-free models (no entry in ``throughput``) cost nothing to train and are left out of the
-    evaluation hours (their evaluation is light).
+    Parameter-free models (no trained run and no entry in ``throughput``) cost nothing to train and are left
+    out of the evaluation hours (their evaluation is light); a trained model without an entry is not measured.
     """
+    trained = {run.model for run in runs if run.trained}
     rows: dict[tuple[str, str], dict[str, Any]] = defaultdict(lambda: {"jobs": 0, "samples": 0.0, "hours": 0.0})
     for run in runs:
         entry = throughput.get(run.model) or {}
@@ -120,7 +121,7 @@ def estimate(
             row = rows[rule, run.model]
             row["jobs"] += 1
             row["samples"] += samples
-            if run.model not in throughput:
+            if run.model not in throughput and run.model not in trained:
                 row["hours"] = 0.0
             elif rate is None or row["hours"] is None:
                 row["hours"] = None
@@ -139,6 +140,7 @@ def dry_run_summary(
 ) -> str:
     """A short table of the training and evaluation jobs with their estimated GPU-hours."""
     rows = estimate(runs, throughput, targets, settings, train_context)
+    trained = {run.model for run in runs if run.trained}
     lines = [
         "",
         "Dry-run summary: estimated GPU-hours (bench/throughput.yaml; estimates, see src/neuroicl/plan/summary.py)",
@@ -149,8 +151,10 @@ def dry_run_summary(
     totals: dict[str, float | None] = {}
     for (rule, model), row in sorted(rows.items()):
         entry = throughput.get(model)
-        if entry is None:
+        if entry is None and model not in trained:
             note, hours = "parameter-free (not counted)", "-"
+        elif entry is None:
+            note, hours = f"{BENCH_HINT} (no entry for {model!r})", "?"
         elif entry["samples_per_s"] is None:
             note, hours = entry.get("note", BENCH_HINT), "?"
         else:
