@@ -185,6 +185,7 @@ def test_training_evaluation_and_paper_outputs(tiny_run, test_config):
         "unet-denoising-all",
         "universeg-skull_stripping",
         "metaseg-segmentation-all",
+        "mvg",
         "context_mean",
         "identity",
     ]
@@ -194,6 +195,8 @@ def test_training_evaluation_and_paper_outputs(tiny_run, test_config):
     assert set(metrics.loc[metrics.run == "neuralizer-seen", "context_size"]) == {1, 2}
     assert metrics.loc[metrics.run == "unet-denoising-n1", "context_size"].isna().all()
     assert set(metrics.loc[metrics.run == "neuralizer-unseen-segmentation", "task"]) == {"segmentation"}
+    mvg = metrics[metrics.run == "mvg"]  # its task subset, averaged over up to two prompts
+    assert set(mvg["task"]) == {"segmentation", "denoising"} and set(mvg["context_size"]) == {1, 2}
     assert np.isfinite(metrics["value"]).all()
     log = pd.read_csv(results / "train" / "neuralizer-seen" / "log.csv")
     assert list(log.columns) == ["label", "step", "loss", "lr", "samples_per_s", "seconds"] and log.step.max() == 4

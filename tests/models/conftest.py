@@ -17,6 +17,7 @@ TINY = {
     "context_mean": {},
     "identity": {},
     "metaseg": {"width": 8, "hidden": 1, "steps": 2},
+    "mvg": {"image_size": 32, "patch_size": 8, "embed_dim": 16, "depth": 2, "heads": 2, "decoder_channels": 4},
 }
 
 

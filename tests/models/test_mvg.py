@@ -1,5 +1,7 @@
 """MVG: masks, masked loss, colours, prompt selection, the two-stream ViT and its predictor interface."""
 
+from dataclasses import replace
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -381,3 +383,27 @@ def test_param_groups_decay_the_lr_by_depth():
 def test_param_groups_reject_a_bad_layer_decay(layer_decay):
     with pytest.raises(ValueError, match="layer_decay"):
         param_groups(_model(), 1e-3, 0.05, layer_decay)
+
+
+def test_predict_colours_mask_prompts_and_decodes_the_query():
+    """A mask family (named by the model's own objective) is prompted in colour and decoded back to [0, 1]; with
+    binary (white) colours the decoded query is the channel mean of the plain path; an image family is never
+    coloured."""
+    g = torch.Generator().manual_seed(0)
+    target_in, context_in = torch.rand(2, 3, 16, 16, generator=g), torch.rand(2, 2, 3, 16, 16, generator=g)
+    context_out = (torch.rand(2, 2, 1, 16, 16, generator=g) > 0.5).float().expand(-1, -1, 3, -1, -1)  # masks
+    config = MVGConfig(image_size=16, patch_size=4, embed_dim=32, depth=4, heads=2, decoder_channels=8)
+    model = MVG(config, generator=torch.Generator().manual_seed(1)).eval()
+    seg = model.objective("segmentation")
+    assert seg.family == "segmentation" and seg.loss == objective_for("segmentation").loss
+    with torch.no_grad():
+        coloured = model.predict(target_in, context_in, context_out, seg)
+        plain = model.predict(target_in, context_in, context_out, objective_for("segmentation"))
+        image = model.predict(target_in, context_in, context_out, model.objective("reconstruction"))
+    assert coloured.shape == target_in.shape and coloured.min() >= 0 and coloured.max() <= 1
+    assert not torch.allclose(coloured, plain) and torch.allclose(image, plain)
+    binary = MVG(replace(config, colours="binary"), generator=torch.Generator().manual_seed(1)).eval()
+    with torch.no_grad():
+        decoded = binary.predict(target_in, context_in, context_out, binary.objective("segmentation"))
+        plain = binary.predict(target_in, context_in, context_out, objective_for("segmentation"))
+    assert torch.allclose(decoded, plain.mean(dim=1, keepdim=True).expand_as(plain), atol=1e-6)

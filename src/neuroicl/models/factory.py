@@ -19,6 +19,7 @@ from neuroicl.models.base import Predictor
 from neuroicl.models.context_mean import ContextMean, ContextMeanConfig
 from neuroicl.models.identity import Identity, IdentityConfig
 from neuroicl.models.metaseg import MetaSeg, MetaSegConfig
+from neuroicl.models.mvg import MVG, MVGConfig
 from neuroicl.models.neuralizer import Neuralizer, NeuralizerConfig
 from neuroicl.models.unet import UNet, UNetConfig
 from neuroicl.models.universeg import UniverSeg, UniverSegConfig
@@ -31,6 +32,7 @@ MODELS: dict[str, tuple[type, type[Predictor]]] = {
     "context_mean": (ContextMeanConfig, ContextMean),
     "identity": (IdentityConfig, Identity),
     "metaseg": (MetaSegConfig, MetaSeg),
+    "mvg": (MVGConfig, MVG),
 }
 
 

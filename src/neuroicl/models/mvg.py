@@ -24,7 +24,7 @@ stochastic depth (the reference: 0.1); the absolute position embedding is learne
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import einops
 import torch
@@ -33,7 +33,8 @@ from torch import Tensor, nn
 from neuroicl.models.base import IMAGE_CHANNELS, Predictor, check_inputs, check_int
 from neuroicl.models.blocks import reset_conv_default
 from neuroicl.models.losses import Objective
-from neuroicl.models.mvg_masks import ar_mask
+from neuroicl.models.mvg_masks import COLOUR_MODES, ar_mask, choose_colours, colourise, decode_colour
+from neuroicl.plan.families import MASK_FAMILIES
 
 #: LayerNorm epsilon of every norm (the reference's ``partial(nn.LayerNorm, eps=1e-6)``).
 NORM_EPS = 1e-6
@@ -65,6 +66,9 @@ class MVGConfig:
         tap_indices: 0-based blocks whose outputs feed the decoder, strictly increasing (None:
             :func:`default_taps`). A tap before the merge reads the average of the two streams.
         decoder_channels: C_dec, the decoder's hidden channels.
+        colours: how mask labels are drawn on the label canvas (Sec. 3.2): ``random`` (one random colour per
+            sample, the paper's best), ``predefined`` (one fixed colour) or ``binary`` (the mask itself,
+            white); at inference a mask prompt is drawn in :func:`inference_colour` and the query decoded.
     """
 
     image_size: int = 48
@@ -76,8 +80,11 @@ class MVGConfig:
     merge_index: int = 1
     tap_indices: tuple[int, ...] | None = None
     decoder_channels: int = 32
+    colours: str = "random"
 
     def __post_init__(self) -> None:
+        if self.colours not in COLOUR_MODES:
+            raise ValueError(f"MVGConfig.colours must be one of {COLOUR_MODES}, got {self.colours!r}")
         for name, minimum in (
             ("image_size", 1),
             ("patch_size", 1),
@@ -139,6 +146,22 @@ class MVGConfig:
     def grid(self) -> tuple[int, int]:
         """The canvas patch grid ``(gh, gw) = (2H / P, W / P)``."""
         return 2 * self.image_size // self.patch_size, self.image_size // self.patch_size
+
+
+@dataclass(frozen=True)
+class FamilyObjective(Objective):
+    """An :class:`Objective` that also names its task family: MVG colours a mask prompt and decodes the query
+    (:meth:`MVG.predict`), which the activation and loss alone cannot tell it to do."""
+
+    family: str = ""
+
+
+def inference_colour(mode: str) -> Tensor:
+    """The colour ``[3]`` a mask prompt is drawn in at inference: the first colour of a generator seeded 0 for
+    ``random`` (ours: the paper does not say which colour it prompts with), the palette's first for
+    ``predefined``, white for ``binary``."""
+    generator = torch.Generator().manual_seed(0) if mode == "random" else None
+    return choose_colours(mode, 1, generator)[0]
 
 
 class LayerNorm2d(nn.LayerNorm):
@@ -269,6 +292,10 @@ class MVG(nn.Module, Predictor):
         masked; masked label patches are never read)."""
         return self.decode(self.encode(image_canvas, label_canvas, mask))
 
+    def objective(self, family: str) -> FamilyObjective:
+        """The family's objective, naming the family (:class:`FamilyObjective`)."""
+        return FamilyObjective(**asdict(super().objective(family)), family=family)
+
     def predict(self, target_in: Tensor, context_in: Tensor, context_out: Tensor, objective: Objective) -> Tensor:
         """The query prediction ``[B, 3, H, W]`` in [0, 1], the mean over the L context pairs.
 
@@ -276,17 +303,22 @@ class MVG(nn.Module, Predictor):
         Inference); the query half of each prediction is clamped to [0, 1] (images and masks here are in
         [0, 1]) and the L clamped predictions are averaged. The paper uses L = 1; averaging is ours. The
         objective's activation is not applied: the network predicts in output space, as the context-mean
-        floor does. ``context_out`` is used as given: binary masks replicated on 3 channels (the "binary"
-        colouring, white); colouring prompts for training is the training step's job
-        (:mod:`neuroicl.models.mvg_masks`), and a prediction can be decoded with ``decode_colour``.
+        floor does. For a mask family (a :class:`FamilyObjective` naming it) the prompt masks are drawn in
+        :func:`inference_colour` and each query prediction is decoded back to a foreground probability
+        (:func:`neuroicl.models.mvg_masks.decode_colour`) before the mean.
         """
         check_inputs(target_in, context_in, context_out, min_context=1)
         b, l = context_in.shape[:2]
+        coloured = getattr(objective, "family", "") in MASK_FAMILIES
+        colours = inference_colour(self.config.colours).to(target_in).expand(b * l, -1)
+        prompts = colourise(context_out.flatten(0, 1), colours).unflatten(0, (b, l)) if coloured else context_out
         query = target_in.unsqueeze(1).expand_as(context_in)
         image = make_canvas(context_in, query).flatten(0, 1)  # (B L) 3 2H W
-        label = make_canvas(context_out, torch.zeros_like(context_out)).flatten(0, 1)
+        label = make_canvas(prompts, torch.zeros_like(prompts)).flatten(0, 1)
         mask = ar_mask(b * l, self.config.grid, device=target_in.device)
         pred = query_half(self(image, label, mask)).clamp(0, 1)
+        if coloured:
+            pred = decode_colour(pred, colours)
         return pred.unflatten(0, (b, l)).mean(dim=1)
 
 

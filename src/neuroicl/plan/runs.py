@@ -12,6 +12,8 @@ A run is named by a Snakemake wildcard value and fully described by a :class:`Ru
 * ``universeg`` → ``universeg-<task>``: UniverSeg-style in-context segmentation;
 * ``metaseg`` → ``metaseg-<task>-n<k>`` / ``metaseg-<task>-all``: MetaSeg (meta-learned INR, fitted to each
   test image) on ``k`` (or all) training subjects, with its own trainer; optional;
+* ``mvg`` → ``mvg`` (and ``mvg-all``): MVG, an in-context ViT over image/label canvases trained on the tasks
+  its paper covers (and on every training task), with its own trainer; optional;
 * ``context_mean`` (the floor) and ``identity`` (input as prediction): parameter-free, no training.
 
 A new comparator adds one entry with :func:`entry` (docs/extending.md); what makes it different from
@@ -39,6 +41,8 @@ VARIANTS = {
     "unet": "U-Net",
     "universeg": "UniverSeg",
     "metaseg": "MetaSeg",
+    "mvg": "MVG",
+    "mvg-all": "MVG (all tasks)",
     "context_mean": "Floor",
     "identity": "Identity",
 }
@@ -214,6 +218,28 @@ def _metaseg(config: dict[str, Any], n_train: int) -> list[Run]:
         return []
     settings = {key: block[key] for key in METASEG_SETTINGS if key in block}
     return _subject_sweep("metaseg", block, n_train, trainer="metaseg", settings=settings)
+
+
+#: The keys of ``training.runs.mvg`` that set its trainer (:class:`neuroicl.training.mvg.MVGSettings`).
+MVG_SETTINGS = ("lr", "mask_ratio", "half_mask_ratio", "background_weight", "layer_decay", "weight_decay")
+
+
+@entry("mvg")
+def _mvg(config: dict[str, Any], n_train: int) -> list[Run]:
+    block = config["training"]["runs"].get("mvg")
+    if not block:
+        return []
+    settings = {key: block[key] for key in MVG_SETTINGS if key in block}
+    weights = _trained_weights(config)
+    sets = [("mvg", block["tasks"])] + ([("mvg-all", list(weights))] if block.get("all_tasks") else [])
+    runs = []
+    for name, tasks in sets:
+        kept = {task: w for task, w in weights.items() if task in tasks}
+        evaluated = tuple(task for task in config["tasks"]["evaluated"] if task in kept)
+        runs.append(Run(name, "mvg", VARIANTS[name], evaluated, kept, groups=tuple(block["augmentations"]),
+                        steps=block["steps"], batch_size=block["batch_size"], max_context=block.get("max_context"),
+                        trainer="mvg", settings=settings))
+    return runs
 
 
 @entry("context_mean")

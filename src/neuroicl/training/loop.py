@@ -151,6 +151,17 @@ def batch_loss(model: torch.nn.Module, batch: Batch, weights: dict[str, float] |
     return loss.mean()
 
 
+#: ``loss(forward, batch, weights, generator) -> scalar``: a training step's loss of the (possibly DDP-wrapped)
+#: model's ``forward`` on a batch, with the family weights and the step's generator (after synthesis).
+StepLoss = Callable[[torch.nn.Module, Batch, dict[str, float] | None, torch.Generator], Tensor]
+
+
+def _batch_loss(model: torch.nn.Module, batch: Batch, weights: dict[str, float] | None,
+                generator: torch.Generator) -> Tensor:
+    """:func:`batch_loss` as a :data:`StepLoss` (it draws nothing)."""
+    return batch_loss(model, batch, weights)
+
+
 def step_generators(
     seed: int, step: int, device: torch.device, world: World | None = None
 ) -> tuple[np.random.Generator, torch.Generator]:
@@ -176,6 +187,8 @@ def train(
     name: str = "train",
     progress: bool = True,
     world: World | None = None,
+    loss_fn: StepLoss | None = None,
+    param_groups: list[dict[str, Any]] | None = None,
 ) -> list[dict[str, Any]]:
     """Train ``model`` in place, resuming from ``store``'s newest checkpoint; return the log rows.
 
@@ -192,6 +205,10 @@ def train(
         name: progress-bar label (the run, in messages).
         progress: show a tqdm bar.
         world: this process among the job's DDP workers (its process group initialised); None = one process.
+        loss_fn: the step's loss (:data:`StepLoss`; default :func:`batch_loss`), for a model trained on
+            something other than its ``forward`` on the batch (MVG's masked canvases).
+        param_groups: AdamW parameter groups (default: every parameter alike); a group's ``lr_scale``
+            multiplies the scheduled learning rate (layer-wise decay).
 
     Returns:
         One dict per ``log_every`` steps: step, loss (mean over those steps), lr, samples_per_s (the whole
@@ -204,8 +221,9 @@ def train(
     share = world.shard(settings.batch_size, name)
     device = next(model.parameters()).device
     cuda = device.type == "cuda"
-    optimizer = torch.optim.AdamW(model.parameters(), lr=settings.lr, weight_decay=settings.weight_decay,
-                                  fused=True if cuda else None)  # fused: one kernel for all parameters on CUDA
+    # fused: one kernel for all parameters on CUDA
+    optimizer = torch.optim.AdamW(param_groups or model.parameters(), lr=settings.lr,
+                                  weight_decay=settings.weight_decay, fused=True if cuda else None)
     start, log = store.resume(model, optimizer)
     if start:
         _log.info("%s: resuming from the checkpoint of step %d", name, start)
@@ -222,11 +240,11 @@ def train(
                mininterval=5.0)
     for step in bar:
         for group in optimizer.param_groups:
-            group["lr"] = settings.lr_at(step)
+            group["lr"] = settings.lr_at(step) * group.get("lr_scale", 1.0)
         rng, generator = step_generators(settings.seed, step, device, world)
         batch = synth(draw(rng)[share], generator)
         with torch.autocast(device_type=device.type, dtype=dtype or torch.bfloat16, enabled=dtype is not None):
-            loss = batch_loss(forward, batch, settings.loss_weights)
+            loss = (loss_fn or _batch_loss)(forward, batch, settings.loss_weights, generator)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         if settings.grad_clip > 0:

@@ -19,13 +19,14 @@ from neuroicl.plan.runs import EPISODES, Run
 from neuroicl.training.data import TrainingData, training_data
 from neuroicl.training.episodic import train_episodes
 from neuroicl.training.metaseg import train_metaseg
+from neuroicl.training.mvg import train_mvg
 from neuroicl.training.world import World, replica_device
 
 #: ``trainer(run, config, data, checkpoint_root, stamp, progress, world) -> (networks, log rows)``.
 Trainer = Callable[..., tuple[dict[str, TrainablePredictor], list[dict[str, Any]]]]
 
 #: Trainers by name (``Run.trainer``).
-TRAINERS: dict[str, Trainer] = {EPISODES: train_episodes, "metaseg": train_metaseg}
+TRAINERS: dict[str, Trainer] = {EPISODES: train_episodes, "metaseg": train_metaseg, "mvg": train_mvg}
 
 
 def fit(
