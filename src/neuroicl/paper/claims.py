@@ -83,8 +83,9 @@ def floor(means: Means, task: str) -> tuple[str, float] | None:
     return None if value is None else (f"Floor (L = {x})", value)
 
 
-def _row(claim: str, task: str, measured: str, value: float | None, reference: str, reference_value: float | None,
-         holds: bool | None) -> dict:
+def claim_row(claim: str, task: str, measured: str, value: float | None, reference: str,
+              reference_value: float | None, holds: bool | None) -> dict:
+    """One row of the claims table (:data:`COLUMNS`): the verdict PASS / FAIL, or n/a when ``holds`` is None."""
     verdict = "n/a" if holds is None else ("PASS" if holds else "FAIL")
     return {"claim": claim, "task": task, "measured": measured, "value": value, "reference": reference,
             "reference_value": reference_value, "verdict": verdict}
@@ -100,8 +101,9 @@ def seen_beats_floor(means: Means) -> list[dict]:
     for task in means.tasks(SEEN):
         x, value = means.at_largest_context(SEEN, task)
         ref = floor(means, task)
-        rows.append(_row("Neuralizer-seen at its largest context beats the floor", task, f"{SEEN} (L = {x})", value,
-                         ref[0] if ref else "–", ref[1] if ref else None, _compare(value, ref[1] if ref else None)))
+        rows.append(claim_row("Neuralizer-seen at its largest context beats the floor", task, f"{SEEN} (L = {x})",
+                              value, ref[0] if ref else "–", ref[1] if ref else None,
+                              _compare(value, ref[1] if ref else None)))
     return rows
 
 
@@ -111,8 +113,8 @@ def seen_rises_with_context(means: Means) -> list[dict]:
     for task in means.tasks(SEEN):
         x, high = means.at_largest_context(SEEN, task)
         low = means.get(SEEN, task, "1")
-        rows.append(_row("Neuralizer-seen's score rises with the context size", task, f"{SEEN} (L = {x})", high,
-                         f"{SEEN} (L = 1)", low, None if low is None or high is None else high > low))
+        rows.append(claim_row("Neuralizer-seen's score rises with the context size", task, f"{SEEN} (L = {x})", high,
+                              f"{SEEN} (L = 1)", low, None if low is None or high is None else high > low))
     return rows
 
 
@@ -121,8 +123,8 @@ def unet_all_beats_one(means: Means) -> list[dict]:
     rows = []
     for task in means.tasks(UNET):
         every, one = means.get(UNET, task, "all"), means.get(UNET, task, "1")
-        rows.append(_row("U-Net (all subjects) is at least as good as U-Net (1 subject)", task, f"{UNET} (all)", every,
-                         f"{UNET} (1)", one, _compare(every, one)))
+        rows.append(claim_row("U-Net (all subjects) is at least as good as U-Net (1 subject)", task, f"{UNET} (all)",
+                              every, f"{UNET} (1)", one, _compare(every, one)))
     return rows
 
 
@@ -135,8 +137,9 @@ def unet_rows_beat_floor(means: Means) -> list[dict]:
                    for task in means.tasks(UNET)]
         known = [r for r in results if r is not None]
         wins = sum(known)
-        rows.append(_row("Each U-Net row beats the floor on at least half its tasks", "(all tasks)", f"{UNET} ({x})",
-                         float(wins), "half of its tasks", len(known) / 2, wins >= len(known) / 2 if known else None))
+        rows.append(claim_row("Each U-Net row beats the floor on at least half its tasks", "(all tasks)",
+                              f"{UNET} ({x})", float(wins), "half of its tasks", len(known) / 2,
+                              wins >= len(known) / 2 if known else None))
     return rows
 
 
@@ -149,9 +152,9 @@ def seen_beats_small_unets(means: Means) -> list[dict]:
         known = [r for r in results if r is not None]
         if not known:
             continue
-        rows.append(_row(f"Neuralizer-seen beats the U-Net trained on {k} subject(s) on most tasks", "(all tasks)",
-                         f"{SEEN} (largest L)", float(sum(known)), f"{UNET} ({k})", len(known) / 2,
-                         sum(known) > len(known) / 2))
+        rows.append(claim_row(f"Neuralizer-seen beats the U-Net trained on {k} subject(s) on most tasks", "(all tasks)",
+                              f"{SEEN} (largest L)", float(sum(known)), f"{UNET} ({k})", len(known) / 2,
+                              sum(known) > len(known) / 2))
     return rows
 
 
@@ -164,9 +167,9 @@ def learned_beat_floor(means: Means) -> list[dict]:
             ref = floor(means, task)
             if best is None:
                 continue
-            rows.append(_row("Every learned model beats the floor at its best setting", task,
-                             f"{variant} ({best[0]})", best[1], ref[0] if ref else "–", ref[1] if ref else None,
-                             _compare(best[1], ref[1] if ref else None)))
+            rows.append(claim_row("Every learned model beats the floor at its best setting", task,
+                                  f"{variant} ({best[0]})", best[1], ref[0] if ref else "–", ref[1] if ref else None,
+                                  _compare(best[1], ref[1] if ref else None)))
     return rows
 
 
@@ -178,9 +181,9 @@ def unet_all_is_segmentation_ceiling(means: Means) -> list[dict]:
     others = [(v, means.best(v, "segmentation")) for v in (SEEN, UNSEEN, UNIVERSEG, METASEG, FLOOR)]
     others = [(v, b) for v, b in others if b is not None]
     top = max(others, key=lambda vb: vb[1][1], default=None)
-    return [_row("U-Net on all data is the ceiling for segmentation", "segmentation", f"{UNET} (all)", value,
-                 f"best other: {top[0]} ({top[1][0]})" if top else "–", top[1][1] if top else None,
-                 _compare(value, top[1][1] if top else None))]
+    return [claim_row("U-Net on all data is the ceiling for segmentation", "segmentation", f"{UNET} (all)", value,
+                      f"best other: {top[0]} ({top[1][0]})" if top else "–", top[1][1] if top else None,
+                      _compare(value, top[1][1] if top else None))]
 
 
 #: Every claim, in table order.

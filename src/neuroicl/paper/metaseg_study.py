@@ -14,10 +14,14 @@ from collections.abc import Mapping
 
 import pandas as pd
 
+from neuroicl.paper.claims import claim_row
+
 #: "Clear margin" of meta-learned over random initialisation, in Dice (ours: the paper gives no number).
 CLEAR_MARGIN = 0.10
 #: "Most of" the Dice at T = 50, as a fraction (ours).
 MOST = 0.8
+#: The task every study claim is about.
+TASK = "segmentation"
 #: The T of the early-steps claim (the paper's "2-5 steps": its upper end) and of the reference.
 EARLY, REFERENCE_STEPS = 5, 50
 
@@ -70,13 +74,6 @@ def misalignment_markdown(summary: pd.DataFrame, names: Mapping[str, str]) -> st
     return "\n".join(lines) + "\n"
 
 
-def _row(claim: str, measured: str, value: float | None, reference: str, reference_value: float | None,
-         holds: bool | None) -> dict:
-    verdict = "n/a" if holds is None else ("PASS" if holds else "FAIL")
-    return {"claim": claim, "task": "segmentation", "measured": measured, "value": value, "reference": reference,
-            "reference_value": reference_value, "verdict": verdict}
-
-
 def study_claims(steps: pd.DataFrame, ablation: pd.DataFrame, meta: str, random: str, image_only: str
                  ) -> list[dict]:
     """The study's claims, from the summaries (:func:`summarize`) of Dice against T (by model, steps) and of the
@@ -86,18 +83,19 @@ def study_claims(steps: pd.DataFrame, ablation: pd.DataFrame, meta: str, random:
     rows = []
     for t in sorted(t for t in steps["steps"].unique() if t <= REFERENCE_STEPS):
         value, other = _mean(steps, model=meta, steps=t), _mean(steps, model=random, steps=t)
-        rows.append(_row(f"MetaSeg's meta-learned init beats random init at T <= {REFERENCE_STEPS} by "
-                         f"{CLEAR_MARGIN:g} Dice", f"MetaSeg (T = {t})", value,
-                         f"Random init (T = {t}) + {CLEAR_MARGIN:g}", None if other is None else other + CLEAR_MARGIN,
-                         None if value is None or other is None else value >= other + CLEAR_MARGIN))
+        rows.append(claim_row(
+            f"MetaSeg's meta-learned init beats random init at T <= {REFERENCE_STEPS} by {CLEAR_MARGIN:g} Dice", TASK,
+            f"MetaSeg (T = {t})", value, f"Random init (T = {t}) + {CLEAR_MARGIN:g}",
+            None if other is None else other + CLEAR_MARGIN,
+            None if value is None or other is None else value >= other + CLEAR_MARGIN))
     for metric, shown in (("dice", "Dice"), ("generalised_dice", "generalised Dice")):
         value, other = _mean(ablation, metric, model=meta), _mean(ablation, metric, model=image_only)
-        rows.append(_row(f"MetaSeg (image + mask) beats image-only meta-learning ({shown})", "MetaSeg", value,
-                         "Meta-learned, image only", other,
-                         None if value is None or other is None else value > other))
+        rows.append(claim_row(f"MetaSeg (image + mask) beats image-only meta-learning ({shown})", TASK, "MetaSeg",
+                              value, "Meta-learned, image only", other,
+                              None if value is None or other is None else value > other))
     early, final = _mean(steps, model=meta, steps=EARLY), _mean(steps, model=meta, steps=REFERENCE_STEPS)
-    rows.append(_row(f"MetaSeg's Dice after {EARLY} steps is most ({MOST:.0%}) of its Dice at T = {REFERENCE_STEPS}",
-                     f"MetaSeg (T = {EARLY})", early, f"{MOST:.0%} of MetaSeg (T = {REFERENCE_STEPS})",
-                     None if final is None else MOST * final,
-                     None if early is None or final is None else early >= MOST * final))
+    rows.append(claim_row(
+        f"MetaSeg's Dice after {EARLY} steps is most ({MOST:.0%}) of its Dice at T = {REFERENCE_STEPS}", TASK,
+        f"MetaSeg (T = {EARLY})", early, f"{MOST:.0%} of MetaSeg (T = {REFERENCE_STEPS})",
+        None if final is None else MOST * final, None if early is None or final is None else early >= MOST * final))
     return rows
