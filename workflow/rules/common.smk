@@ -278,6 +278,6 @@ def get_claims_study_models():
         return {}
     return {
         "meta": STUDY.studied,
-        "random": "metaseg-ablation_random",
-        "image_only": "metaseg-ablation_image_only",
+        "random": STUDY.random,
+        "image_only": STUDY.image_only,
     }

@@ -90,7 +90,7 @@ if STUDY:
         input:
             unpack(get_dataset_inputs),
             meta=get_model_file(STUDY.studied),
-            random=get_model_file("metaseg-ablation_random"),
+            random=get_model_file(STUDY.random),
         output:
             csv="results/tables/metaseg_steps.csv",
             md="results/tables/metaseg_steps.md",
@@ -109,7 +109,7 @@ if STUDY:
         params:
             study=get_study_params(),
             steps=list(STUDY.steps),
-            names={"MetaSeg": STUDY.studied, "Random init": "metaseg-ablation_random"},
+            names={"MetaSeg": STUDY.studied, "Random init": STUDY.random},
         script:
             "../scripts/metaseg_steps.py"
 

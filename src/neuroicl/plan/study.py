@@ -27,6 +27,11 @@ ABLATION_NAMES = {"random": "Random init", "fixed": "Fixed init (one image's fit
 STUDIED, COMPARED = "metaseg-segmentation-all", "unet-segmentation-all"
 
 
+def ablation_run(variant: str) -> str:
+    """The run name of the ablation's ``variant`` (a key of :data:`ABLATION`)."""
+    return f"metaseg-ablation_{variant}"
+
+
 @dataclass(frozen=True)
 class MetaSegStudy:
     """The study's settings and runs.
@@ -68,14 +73,17 @@ class MetaSegStudy:
                              f"({sorted(config['evaluation']['labels'])})")
         base = names[STUDIED]
         ablation = tuple(
-            replace(base, name=f"metaseg-ablation_{suffix}", variant=ABLATION_NAMES[suffix],
+            replace(base, name=ablation_run(suffix), variant=ABLATION_NAMES[suffix],
                     settings={**base.settings, **settings, "labels": list(labels)})
             for suffix, settings in ABLATION.items())
         return cls(labels, int(block["repeats"]), tuple(int(t) for t in block["steps"]),
                    tuple(float(d) for d in block["rotations"]), tuple(float(s) for s in block["translations"]),
                    ablation)
 
+    random = ablation_run("random")
+    image_only = ablation_run("image_only")
+
     def ablation_names(self) -> dict[str, str]:
         """Legend name -> run name of every row of the ablation, MetaSeg's own last."""
-        rows = {ABLATION_NAMES[run.name.split("_", 1)[1]]: run.name for run in self.ablation_runs}
-        return {**rows, ABLATION_NAMES["metaseg"]: STUDIED}
+        return {**{ABLATION_NAMES[variant]: ablation_run(variant) for variant in ABLATION},
+                ABLATION_NAMES["metaseg"]: STUDIED}
