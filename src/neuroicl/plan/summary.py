@@ -140,7 +140,6 @@ def dry_run_summary(
 ) -> str:
     """A short table of the training and evaluation jobs with their estimated GPU-hours."""
     rows = estimate(runs, throughput, targets, settings, train_context)
-    trained = {run.model for run in runs if run.trained}
     lines = [
         "",
         "Dry-run summary: estimated GPU-hours (bench/throughput.yaml; estimates, see src/neuroicl/plan/summary.py)",
@@ -151,7 +150,7 @@ def dry_run_summary(
     totals: dict[str, float | None] = {}
     for (rule, model), row in sorted(rows.items()):
         entry = throughput.get(model)
-        if entry is None and model not in trained:
+        if entry is None and ("train", model) not in rows:  # no entry and nothing trained: parameter-free
             note, hours = "parameter-free (not counted)", "-"
         elif entry is None:
             note, hours = f"{BENCH_HINT} (no entry for {model!r})", "?"

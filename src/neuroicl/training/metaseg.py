@@ -114,7 +114,7 @@ def network_labels(run: Run, evaluation: EvalSettings, meta: MetaSegSettings) ->
     label for a per-class run, or the one network "" (skull stripping)."""
     if not run.per_label:
         return [""]
-    unknown = sorted(set(meta.labels or ()) - set(evaluation.labels))
+    unknown = sorted(set(meta.labels) - set(evaluation.labels))
     if unknown:
         raise ValueError(f"run {run.name!r}: MetaSeg labels {unknown} are not evaluation.labels "
                          f"({sorted(evaluation.labels)})")

@@ -28,7 +28,15 @@ import torch
 from torch import Tensor
 
 from neuroicl.models.mvg import MVG, make_canvas, param_groups
-from neuroicl.models.mvg_masks import choose_colours, colourise, masked_smooth_l1, sample_task_mask
+from neuroicl.models.mvg_masks import (
+    BACKGROUND_WEIGHT,
+    BLOCK_MASK_RATIO,
+    HALF_MASK_RATIO,
+    choose_colours,
+    colourise,
+    masked_smooth_l1,
+    sample_task_mask,
+)
 from neuroicl.plan.cases import EvalSettings
 from neuroicl.plan.families import FAMILIES, MASK_FAMILIES
 from neuroicl.plan.runs import Run
@@ -53,9 +61,9 @@ from neuroicl.training.world import World
 class MVGSettings:
     """MVG's training settings (``training.runs.mvg``; defaults: the reference code's)."""
 
-    mask_ratio: float = 0.5
-    half_mask_ratio: float = 0.1
-    background_weight: float = 0.1
+    mask_ratio: float = BLOCK_MASK_RATIO
+    half_mask_ratio: float = HALF_MASK_RATIO
+    background_weight: float = BACKGROUND_WEIGHT
     layer_decay: float = 0.8
     weight_decay: float = 0.05
 
@@ -95,6 +103,7 @@ def mvg_step_loss(model: MVG, settings: MVGSettings) -> StepLoss:
 
     def loss(forward, batch: Batch, weights, generator: torch.Generator) -> Tensor:
         b = len(batch.target_in)
+        # the step's generator lives on the model's device; colours and masks are drawn on the CPU from its seeds
         colour_seed, mask_seed = torch.randint(2**62, (2,), generator=generator, device=generator.device).tolist()
         colours = choose_colours(config.colours, b, torch.Generator().manual_seed(colour_seed))
         image, label, is_mask = canvases(batch, colours.to(batch.target_in))
