@@ -8,7 +8,8 @@ Shapes: B batch, C channels, H W one image's size; the canvas is cut into a patc
 * **Masks** (sampler + applier; explicit ``torch.Generator``): :func:`ar_mask` masks the whole query half
   ("auto-regressive" next-image prediction, Sec. 3.3); :func:`sample_blocks` / :func:`paint_blocks` draw and
   paint BEiT-style rectangular blocks ("mask image modeling"); :func:`sample_task_mask` picks one of the two
-  per sample as the reference training data does (segmentation: always AR, Sec. 4.1).
+  per sample as the reference training data does (segmentation: always AR, Sec. 4.1; block masks instead for the
+  Table 5c ablation).
 * **Loss**: :func:`masked_smooth_l1`, smooth-L1 (beta 0.01) over the masked pixels only, background
   pixels of a segmentation label down-weighted (0.1 in the reference code).
 * **Colours** (Sec. 3.2, in-context colouring): :func:`choose_colours` draws or fixes one RGB colour per
@@ -172,19 +173,28 @@ def sample_task_mask(
     ratio: float,
     generator: torch.Generator,
     always_ar: bool | Tensor = False,
+    forced_ratio: float | None = None,
 ) -> Tensor:
     """Per sample, the AR mask with probability ``half_mask_ratio``, else a block mask of ``ratio``: ``[B, N]``.
 
     ``always_ar`` (a bool, or ``[B]`` bool for a batch mixing task families) forces the AR mask, as the
     reference does for every segmentation sample (Sec. 4.1: segmentation is trained 100 % auto-regressively).
-    One uniform draw per sample comes first, then the block masks of the non-AR samples in batch order.
+    ``forced_ratio`` (a number in (0, 1); None: AR) gives those forced samples a block mask of that ratio of the
+    canvas instead: the MIM rows of the paper's Table 5c ("MIM (mask 50 %)", "(mask 75 %)").
+    One uniform draw per sample comes first, then the block masks of the non-AR samples in batch order, then
+    (``forced_ratio`` only) those of the forced samples; with ``forced_ratio=None`` nothing more is drawn.
     """
     half = _check_fraction("half_mask_ratio", half_mask_ratio)
     use_ar = torch.rand(b, generator=generator) < half
-    use_ar |= torch.as_tensor(always_ar, dtype=torch.bool).expand(b)
+    forced = torch.as_tensor(always_ar, dtype=torch.bool).expand(b)
+    use_ar |= forced
     masks = ar_mask(b, grid)
     n_block = int((~use_ar).sum())
     masks[~use_ar] = sample_block_mask(n_block, grid, ratio, generator)
+    if forced_ratio is not None:
+        if not 0 < _check_fraction("forced_ratio", forced_ratio) < 1:
+            raise ValueError(f"forced_ratio must be None (AR) or in (0, 1), got {forced_ratio!r}")
+        masks[forced] = sample_block_mask(int(forced.sum()), grid, forced_ratio, generator)
     return masks
 
 

@@ -8,7 +8,8 @@ logs as every run) and replaces its loss by MVG's (:func:`mvg_step_loss`):
   ``[B, 3, 2H, W]`` (:func:`neuroicl.models.mvg.make_canvas`);
 * a mask sample's prompt and query outputs are drawn in one colour per sample (``models.hyperparameters.
   mvg.colours``: random, predefined or binary; Sec. 3.2), chosen before either mask is read;
-* each sample's patch mask is the whole query label (AR) for the mask families and, for the other tasks,
+* each sample's patch mask is the whole query label (AR) for the mask families (or, with the setting
+  ``segmentation_mask_ratio``, a block mask of that ratio: the Table 5c ablation) and, for the other tasks,
   AR with probability ``half_mask_ratio`` else a block mask of ``mask_ratio`` of the canvas (Sec. 4.1);
 * the loss is smooth-L1 (beta 0.01) over the masked pixels, segmentation background weighted
   ``background_weight`` (the reference code's 0.1); the family weights of ``training.loss_weights``
@@ -59,18 +60,27 @@ from neuroicl.training.world import World
 
 @dataclass(frozen=True)
 class MVGSettings:
-    """MVG's training settings (``training.runs.mvg``; defaults: the reference code's)."""
+    """MVG's training settings (``training.runs.mvg``; defaults: the reference code's).
+
+    ``segmentation_mask_ratio``: None (the paper's) trains the mask families auto-regressively, the whole query
+    label masked; a number in (0, 1) gives their samples a block mask of that ratio of the canvas instead (MIM,
+    the ablation runs ``mvg-ablation_mim50`` / ``_mim75`` of :mod:`neuroicl.plan.mvg_study`). Inference is AR.
+    """
 
     mask_ratio: float = BLOCK_MASK_RATIO
     half_mask_ratio: float = HALF_MASK_RATIO
     background_weight: float = BACKGROUND_WEIGHT
     layer_decay: float = 0.8
     weight_decay: float = 0.05
+    segmentation_mask_ratio: float | None = None
 
     def __post_init__(self) -> None:
         for name in ("mask_ratio", "half_mask_ratio", "background_weight"):
             if not 0 <= getattr(self, name) <= 1:
                 raise ValueError(f"training.runs.mvg.{name} must be in [0, 1], got {getattr(self, name)}")
+        ratio = self.segmentation_mask_ratio
+        if ratio is not None and (isinstance(ratio, bool) or not isinstance(ratio, int | float) or not 0 < ratio < 1):
+            raise ValueError(f"MVG setting segmentation_mask_ratio must be None (AR) or in (0, 1), got {ratio!r}")
         if not 0 < self.layer_decay <= 1 or self.weight_decay < 0:
             raise ValueError(f"training.runs.mvg: layer_decay in (0, 1], weight_decay >= 0; got {self}")
 
@@ -108,7 +118,8 @@ def mvg_step_loss(model: MVG, settings: MVGSettings) -> StepLoss:
         colours = choose_colours(config.colours, b, torch.Generator().manual_seed(colour_seed))
         image, label, is_mask = canvases(batch, colours.to(batch.target_in))
         mask = sample_task_mask(b, config.grid, settings.half_mask_ratio, settings.mask_ratio,
-                                torch.Generator().manual_seed(mask_seed), always_ar=is_mask.cpu()).to(image.device)
+                                torch.Generator().manual_seed(mask_seed), always_ar=is_mask.cpu(),
+                                forced_ratio=settings.segmentation_mask_ratio).to(image.device)
         background = torch.where(is_mask, settings.background_weight, 1.0)
         pred = forward(image, label, mask).float()
         return masked_smooth_l1(pred, label.float(), mask, config.patch_size, background_weight=background).mean()
