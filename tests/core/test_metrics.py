@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from neuroicl.core.metrics import dice, dice_score, generalised_dice, mae, psnr, ssim
+from neuroicl.core.metrics import dice, dice_score, generalised_dice, iou_score, mae, psnr, ssim
 
 
 def _pair(seed: int, shape: tuple[int, ...] = (1, 1, 24, 19)) -> tuple[torch.Tensor, torch.Tensor]:
@@ -62,7 +62,7 @@ def test_metrics_are_per_sample(skimage_metrics) -> None:
     assert got.tolist() == pytest.approx(expected, abs=1e-4)
 
 
-@pytest.mark.parametrize("metric", [dice_score, psnr, mae, ssim])
+@pytest.mark.parametrize("metric", [dice_score, iou_score, psnr, mae, ssim])
 def test_inactive_channel_is_ignored(metric) -> None:
     pred, target = _pair(4, shape=(2, 3, 16, 16))
     active = torch.tensor([[True, False, True], [False, True, False]])
@@ -139,7 +139,7 @@ def test_no_autograd_graph() -> None:
     pred = torch.rand(1, 1, 8, 8, generator=torch.Generator().manual_seed(0), requires_grad=True)
     target = torch.zeros(1, 1, 8, 8)
     active = _all_active(pred)
-    assert not any(metric(pred, target, active).requires_grad for metric in (dice_score, psnr, mae, ssim))
+    assert not any(metric(pred, target, active).requires_grad for metric in (dice_score, iou_score, psnr, mae, ssim))
 
 
 def test_pred_target_shape_mismatch() -> None:
@@ -200,3 +200,27 @@ def test_generalised_dice_hand_computed() -> None:
     active = torch.tensor([[True, False], [True, False]])
     assert torch.allclose(generalised_dice(pred, target, active), torch.tensor([22 / 32, 1.0]))
     assert generalised_dice(target, target, active).tolist() == [1.0, 1.0]
+
+
+def test_iou_hand_computed() -> None:
+    """Six pixels: prediction {0, 1}, target {0, 3} gives 1 / 3; disjoint 0; both empty 1; an inactive channel's
+    wrong prediction is ignored; active channels pool into one mask (the first plus an exact second: 3 / 5)."""
+    pred, target = torch.zeros(3, 2, 1, 6), torch.zeros(3, 2, 1, 6)
+    pred[0, 0, 0, :2] = 0.9
+    target[0, 0, 0, [0, 3]] = 1
+    pred[1, 0, 0, 0], target[1, 0, 0, 5] = 1, 1
+    pred[:, 1] = 1.0  # channel 1 is inactive
+    active = torch.tensor([[True, False], [True, False], [True, False]])
+    assert torch.allclose(iou_score(pred, target, active), torch.tensor([1 / 3, 0.0, 1.0]))
+    pooled_pred, pooled_target = pred[:1].clone(), target[:1].clone()
+    pooled_pred[0, 1], pooled_target[0, 1] = target[0, 0], target[0, 0]  # I = 1 + 2, U = 3 + 2
+    both = torch.ones(1, 2, dtype=torch.bool)
+    assert iou_score(pooled_pred, pooled_target, both).item() == pytest.approx(3 / 5)
+
+
+def test_iou_is_dice_over_two_minus_dice() -> None:
+    pred, target = _pair(9, shape=(4, 3, 16, 16))
+    target = (target > 0.6).double()
+    active = torch.tensor([[True, True, True], [True, False, False], [False, True, True], [True, False, True]])
+    d = dice_score(pred, target, active)
+    torch.testing.assert_close(iou_score(pred, target, active), d / (2 - d))

@@ -72,8 +72,8 @@ def test_tidy_metrics_are_complete_and_deterministic(setup):
     pd.testing.assert_frame_equal(table, again)
     assert list(table.columns) == list(COLUMNS)
     seg, den = table[table.task == "segmentation"], table[table.task == "denoising"]
-    # 2 subjects x (2 classes x 4 modalities) cases x 2 repeats x 3 sizes x 1 metric
-    assert len(seg) == 2 * 8 * 2 * 3 and set(seg.metric) == {"dice"}
+    # 2 subjects x (2 classes x 4 modalities) cases x 2 repeats x 3 sizes x 2 metrics
+    assert len(seg) == 2 * 8 * 2 * 3 * 2 and set(seg.metric) == {"dice", "iou"}
     assert len(den) == 2 * 4 * 2 * 3 * 3 and set(den.metric) == {"psnr", "ssim", "mae"}
     assert set(table.context_size) == {1, 2, 4}
     assert set(seg.label) == {"cortex", "ventricle"}

@@ -37,6 +37,7 @@ def test_averages_within_each_subject_before_the_spread_across_subjects():
         row(value=0.8, repeat=1, label="thalamus"),  # sub-001: 0.7
         row(subject="sub-002", value=0.9),  # sub-002: 0.9 (pooling all rows would give a mean of 0.7667)
         row(subject="sub-002", metric="ssim", value=0.0),  # not the primary metric: ignored
+        row(subject="sub-002", metric="iou", value=0.0),  # nor is a mask's IoU (MVG's metric), next to its Dice
     )
     (result,) = summarize(metrics).itertuples()
     assert result.mean == pytest.approx(0.8)

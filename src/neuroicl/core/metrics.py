@@ -94,6 +94,23 @@ def dice_score(pred: Tensor, target: Tensor, active: Tensor, threshold: float = 
 
 
 @torch.no_grad()
+def iou_score(pred: Tensor, target: Tensor, active: Tensor, threshold: float = 0.5) -> Tensor:
+    """Foreground IoU (Jaccard) ``[B]`` of ``pred > threshold`` against ``target > 0.5`` (MVG's segmentation metric;
+    its mean over targets is the paper's mIoU), pooled over the active channels as :func:`dice_score` pools them, so
+    that ``iou = dice / (2 - dice)`` sample by sample; 1.0 when both are empty. torchmetrics' ``mean_iou`` on the
+    foreground class."""
+    from torchmetrics.functional.segmentation import mean_iou  # the evaluation stage only
+
+    _check(pred, target, active)
+    mask = active[:, :, None, None]
+    p = ((pred > threshold) & mask).flatten(1).long()[:, None]  # B 1 (C H W): inactive channels are background
+    q = ((target > 0.5) & mask).flatten(1).long()[:, None]
+    iou = mean_iou(p, q, num_classes=2, include_background=False, input_format="index").float()
+    both_empty = (p.sum(dim=(1, 2)) + q.sum(dim=(1, 2))) == 0
+    return torch.where(both_empty, torch.ones_like(iou), iou)
+
+
+@torch.no_grad()
 def generalised_dice(pred: Tensor, target: Tensor, active: Tensor, threshold: float = 0.5) -> Tensor:
     """Generalised Dice ``[B]`` over background and foreground (Sudre et al. 2017; MetaSeg's tables), each class
     weighted by 1 / its target area squared: torchmetrics' ``generalized_dice_score`` with the background

@@ -12,7 +12,7 @@ Long format, one score per row:
 - ``context_size`` (int ≥ 1; empty for models whose prediction ignores the context: U-Net, Identity);
 - ``modality`` (input modalities joined by ``+``), ``target_modality`` (modality transfer only),
   ``label`` (segmentation class only);
-- ``metric`` (``dice``, ``psnr``, ``ssim``, ``mae``) and ``value``.
+- ``metric`` (``dice``, ``iou`` for masks; ``psnr``, ``ssim``, ``mae`` for images) and ``value``.
 
 Example:
     >>> write(read("results/evaluate/unet-denoising-all/metrics.csv"), "copy.csv")

@@ -13,12 +13,13 @@ from collections.abc import Callable
 
 from torch import Tensor
 
-from neuroicl.core.metrics import dice_score, mae, psnr, ssim
+from neuroicl.core.metrics import dice_score, iou_score, mae, psnr, ssim
 from neuroicl.plan.families import METRICS
 
 #: Metric name -> its batched function ``(pred, target, active) -> [B]`` with default settings.
 METRIC_FUNCTIONS: dict[str, Callable[[Tensor, Tensor, Tensor], Tensor]] = {
     "dice": dice_score,
+    "iou": iou_score,
     "psnr": psnr,
     "ssim": ssim,
     "mae": mae,
@@ -28,7 +29,7 @@ METRIC_FUNCTIONS: dict[str, Callable[[Tensor, Tensor, Tensor], Tensor]] = {
 def score(family: str, pred: Tensor, target: Tensor, active: Tensor) -> dict[str, Tensor]:
     """The metrics evaluation reports for task ``family`` (in :data:`METRICS` order), each ``[B]``.
 
-    Dice for ``"segmentation"`` and ``"skull_strip"``; PSNR, SSIM and MAE for ``"reconstruction"``
+    Dice and IoU for ``"segmentation"`` and ``"skull_strip"``; PSNR, SSIM and MAE for ``"reconstruction"``
     and ``"transfer"``. ``pred`` and ``target`` are ``[B, C, H, W]``, ``active`` ``[B, C]``.
     """
     if family not in METRICS:

@@ -2,7 +2,8 @@
 
 A family groups the tasks that share an output kind and therefore an objective and a metric
 (Neuralizer supplement, Sec. G): binary masks (``segmentation``, ``skull_strip``: soft Dice, scored by
-Dice) and intensity images (``reconstruction``, ``transfer``: MSE, scored by PSNR, SSIM and MAE).
+Dice and by IoU, MVG's metric) and intensity images (``reconstruction``, ``transfer``: MSE, scored by PSNR, SSIM
+and MAE).
 This module is the one owner of that knowledge; the tasks (:mod:`neuroicl.tasks.catalog`), the
 objectives (:mod:`neuroicl.models.losses`), the scoring (:mod:`neuroicl.evaluation.scoring`), Table 4
 and the figures read it from here.
@@ -22,8 +23,8 @@ MASK_FAMILIES = ("segmentation", "skull_strip")
 
 #: The metrics evaluation reports per family, the primary one (Table 4, the figures) first.
 METRICS: dict[str, tuple[str, ...]] = {
-    "segmentation": ("dice",),
-    "skull_strip": ("dice",),
+    "segmentation": ("dice", "iou"),
+    "skull_strip": ("dice", "iou"),
     "reconstruction": ("psnr", "ssim", "mae"),
     "transfer": ("psnr", "ssim", "mae"),
 }
