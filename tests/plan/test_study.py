@@ -31,7 +31,7 @@ def test_no_study_block_no_study(test_config):
     config = copy.deepcopy(test_config)
     del config["training"]["runs"]["metaseg"]["study"]
     plan = Plan.from_config(config)
-    assert plan.study is None and plan.every_run == plan.runs
+    assert plan.study is None and plan.every_run == [*plan.runs, *plan.mvg_study.ablation_runs]  # MVG's own
 
 
 @pytest.mark.parametrize(("change", "message"), [

@@ -19,6 +19,7 @@ from typing import Any
 
 from neuroicl.plan.cohort import CohortSpec
 from neuroicl.plan.datasets import DatasetSpec, datasets_from_config, planned_train_count
+from neuroicl.plan.mvg_study import MVGStudy
 from neuroicl.plan.runs import Run, by_name, catalogue
 from neuroicl.plan.study import MetaSegStudy
 from neuroicl.plan.summary import config_summary
@@ -40,6 +41,8 @@ class Plan:
             the U-Net subject counts ``k`` are capped by it.
         study: MetaSeg's own study (``training.runs.metaseg.study``), or None; its ablation runs are trained
             like the others but are not rows of the comparison (not in ``runs``).
+        mvg_study: MVG's own outputs (with the run ``mvg``), or None; the runs of its ablation
+            (``training.runs.mvg.ablation``) are trained and evaluated like the others but are not in ``runs``.
     """
 
     config: dict[str, Any]
@@ -48,6 +51,7 @@ class Plan:
     runs: list[Run]
     n_train: int
     study: MetaSegStudy | None = None
+    mvg_study: MVGStudy | None = None
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Plan:
@@ -55,7 +59,7 @@ class Plan:
         datasets = {spec.name: spec for spec in datasets_from_config(config, cohort)}
         n_train = sum(planned_train_count(spec, config["splits"], cohort) for spec in datasets.values())
         runs = catalogue(config, n_train)
-        return cls(config, cohort, datasets, runs, n_train, MetaSegStudy.of(config, runs))
+        return cls(config, cohort, datasets, runs, n_train, MetaSegStudy.of(config, runs), MVGStudy.of(config, runs))
 
     @property
     def embedded(self) -> list[str]:
@@ -79,8 +83,9 @@ class Plan:
 
     @property
     def every_run(self) -> list[Run]:
-        """The comparison's runs and then the study's (every run a ``train`` job can name)."""
-        return [*self.runs, *(self.study.ablation_runs if self.study else ())]
+        """The comparison's runs and then the studies' (every run a ``train`` or ``evaluate`` job can name)."""
+        return [*self.runs, *(self.study.ablation_runs if self.study else ()),
+                *(self.mvg_study.ablation_runs if self.mvg_study else ())]
 
     @property
     def trained(self) -> list[str]:
