@@ -14,6 +14,7 @@ from snakemake.utils import update_config
 
 from neuroicl.plan.cohort import CohortSpec
 from neuroicl.plan.datasets import datasets_from_config, planned_train_count
+from neuroicl.plan.mvg_study import MVGStudy
 from neuroicl.plan.runs import catalogue
 from neuroicl.plan.study import MetaSegStudy
 
@@ -66,9 +67,11 @@ def test_dry_run_lists_every_run(dry_run, paper):
         assert f"results/evaluate/{run.name}/metrics.csv" in dry_run
     counts = _job_counts(dry_run)
     study = MetaSegStudy.of(paper, runs)  # its ablation runs are trained too
-    trained = sum(run.trained for run in runs) + (len(study.ablation_runs) if study else 0)
+    mvg = MVGStudy.of(paper, runs)  # and MVG's, which rule evaluate scores as well
+    assert mvg is not None and len(mvg.ablation_runs) == 5 and counts["mvg_tasks"] == counts["mvg_ablation"] == 1
+    trained = sum(run.trained for run in runs) + (len(study.ablation_runs) if study else 0) + len(mvg.ablation_runs)
     assert counts["train"] + counts["train_first"] + counts["train_long"] == trained
-    assert counts["evaluate"] + counts["evaluate_first"] == len(runs)
+    assert counts["evaluate"] + counts["evaluate_first"] == len(runs) + len(mvg.ablation_runs)
     assert {"unet-segmentation-n32", "unet-segmentation-all"} <= {run.name for run in runs}
 
 

@@ -22,6 +22,7 @@ from neuroicl.evaluation import metrics_table
 from neuroicl.paper.claims import claims
 from neuroicl.paper.metaseg_study import study_claims
 from neuroicl.paper.metaseg_study import summarize as study_summarize
+from neuroicl.paper.mvg_study import mvg_claims
 from neuroicl.paper.table4 import summarize
 from neuroicl.plots import PNG_DPI
 from neuroicl.plots.cohort import cohort_figure
@@ -207,9 +208,12 @@ def test_training_evaluation_and_paper_outputs(tiny_run, test_config):
     steps, ablation = (pd.read_csv(results / "tables" / f"metaseg_{name}.csv") for name in ("steps", "ablation"))
     study = study_claims(study_summarize(steps, ["model", "steps"]), study_summarize(ablation, ["model"]),
                          "metaseg-segmentation-all", "metaseg-ablation_random", "metaseg-ablation_image_only")
+    mvg_tasks, mvg_ablation = (pd.read_csv(results / "tables" / f"mvg_{name}.csv") for name in ("tasks", "ablation"))
+    study += mvg_claims(mvg_ablation, mvg_tasks)
     shown = pd.read_csv(results / "tables" / "claims.csv")  # the claims table: the verdicts of these metrics
     verdicts = shown["verdict"].fillna("n/a")  # pandas reads "n/a" as NaN
     assert verdicts.tolist() == claims(summarize(metrics), study)["verdict"].tolist()
+    assert shown["claim"].str.contains("AR training beats MIM").sum() == 2
     assert len(shown) > 5
     assert shown["claim"].str.contains("image-only meta-learning").any()
     assert sorted(steps["steps"].unique()) == [0, 1, 2] and set(steps["label"]) == {"cortex"}
@@ -220,6 +224,22 @@ def test_training_evaluation_and_paper_outputs(tiny_run, test_config):
     for name in ("metaseg_steps", "metaseg_misalignment"):
         assert (results / "figures" / f"{name}.pdf").read_bytes().startswith(b"%PDF")
     assert "PASS" in (results / "tables" / "claims.md").read_text()
+    ablation_runs = [f"mvg-ablation_{v}" for v in ("ar", "mim50", "mim75", "predefined", "binary")]
+    for run in ablation_runs:  # trained and scored at one prompt on segmentation, outside Table 4's metrics
+        own = metrics_table.read(results / "evaluate" / run / "metrics.csv")
+        assert set(own["task"]) == {"segmentation"} and set(own["context_size"]) == {1}
+        assert set(own["metric"]) == {"dice", "iou"} and (results / "train" / run / "model.pt").is_file()
+    assert list(mvg_ablation["setting"].unique()) == ["AR", "MIM 50 %", "MIM 75 %", "random", "pre-defined",
+                                                        "binary", "unified", "isolated"]
+    assert set(mvg_ablation["run"]) == {"mvg", *ablation_runs} and mvg_ablation["n"].nunique() == 1
+    unified = metrics[(metrics.run == "mvg") & (metrics.task == "segmentation") & (metrics.context_size == 1)]
+    shown_iou = mvg_ablation.loc[(mvg_ablation.setting == "unified") & (mvg_ablation.metric == "iou"), "mean"]
+    assert float(shown_iou.iloc[0]) == pytest.approx(unified.loc[unified.metric == "iou", "value"].mean(), abs=1e-4)
+    assert set(mvg_tasks["task"]) == {"segmentation", "denoising"}
+    assert set(mvg_tasks["model"]) == {"MVG", "Floor", "Identity"} and set(mvg_tasks["metric"]) == {
+        "iou", "mae", "psnr", "ssim"}
+    assert "| denoising | Identity | – |" in (results / "tables" / "mvg_tasks.md").read_text()
+    assert "| mask strategy | MIM 75 % | mvg-ablation_mim75 |" in (results / "tables" / "mvg_ablation.md").read_text()
     for name, (modality, title) in FIGURES.items():  # Figs. 4 and 12: the metrics, all inputs or T1w only
         assert_figure_shows(
             results / "figures" / f"{name}.png", performance_figure(metrics, modality, title), PNG_DPI["performance"]
@@ -249,7 +269,8 @@ def test_report_has_every_figure(root, tiny_run):
     run = _snakemake(root, tiny_run, extra=("--report", "report.html"))
     assert run.returncode == 0, run.stderr[-3000:]
     text = (tiny_run / "report.html").read_text(errors="replace")
-    assert all(name in text for name in ("fig4.pdf", "fig12.pdf", "fig6.pdf", "cohort.png", "tasks.png", "claims.csv"))
+    assert all(name in text for name in ("fig4.pdf", "fig12.pdf", "fig6.pdf", "cohort.png", "tasks.png", "claims.csv",
+                                         "mvg_ablation.md", "mvg_tasks.md"))
 
 
 @pytest.mark.workflow

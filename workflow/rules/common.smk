@@ -216,6 +216,7 @@ def get_final_outputs(wildcards):
         "results/figures/augmentations.png",
         *PAPER_OUTPUTS,
         *STUDY_OUTPUTS,
+        *MVG_OUTPUTS,
     ]
 
 
@@ -261,14 +262,32 @@ STUDY_OUTPUTS = (
 )
 
 
+MVG_STUDY = PLAN.mvg_study  # MVG's own outputs (with the run mvg), or None
+MVG_ABLATION = bool(MVG_STUDY and MVG_STUDY.ablation_runs)  # training.runs.mvg.ablation
+
+MVG_TABLES = (["tasks"] if MVG_STUDY else []) + (["ablation"] if MVG_ABLATION else [])
+MVG_OUTPUTS = [
+    f"results/tables/mvg_{name}.{ext}" for name in MVG_TABLES for ext in ("csv", "md")
+]
+
+
+def get_run_metrics(runs):
+    """The metrics tables of `runs` (each run's own, results/evaluate/<run>/metrics.csv)."""
+    return [f"results/evaluate/{run}/metrics.csv" for run in runs]
+
+
 def get_claims_inputs(wildcards):
-    """The metrics table, and MetaSeg's study tables where the config has the study."""
+    """The metrics table, and the MetaSeg and MVG tables where the config has them."""
     inputs = {"metrics": "results/evaluate/metrics.csv"}
     if STUDY:
         inputs |= {
             "metaseg_steps": "results/tables/metaseg_steps.csv",
             "metaseg_ablation": "results/tables/metaseg_ablation.csv",
         }
+    if MVG_STUDY:
+        inputs["mvg_tasks"] = "results/tables/mvg_tasks.csv"
+    if MVG_ABLATION:
+        inputs["mvg_ablation"] = "results/tables/mvg_ablation.csv"
     return inputs
 
 

@@ -166,3 +166,54 @@ if STUDY:
             },
         script:
             "../scripts/metaseg_misalignment.py"
+
+
+# MVG's own outputs (docs/models.md), at one prompt: its metrics on its tasks, and its Table 5 ablation
+# (training.runs.mvg.ablation: five runs trained by rule train, scored by rule evaluate at L = 1).
+if MVG_STUDY:
+
+    rule mvg_tasks:
+        input:
+            get_run_metrics(MVG_STUDY.task_names().values()),
+        output:
+            csv="results/tables/mvg_tasks.csv",
+            md=report(
+                "results/tables/mvg_tasks.md",
+                caption="../report/mvg.rst",
+                category="MVG",
+            ),
+        log:
+            "logs/tables/mvg_tasks.log",
+        benchmark:
+            "benchmarks/tables/mvg_tasks.tsv"
+        conda:
+            "../../envs/figures.yaml"
+        params:
+            tasks=list(MVG_STUDY.tasks),
+            names=MVG_STUDY.task_names(),
+        script:
+            "../scripts/mvg_tasks.py"
+
+
+if MVG_ABLATION:
+
+    rule mvg_ablation:
+        input:
+            get_run_metrics(MVG_STUDY.ablation_inputs()),
+        output:
+            csv="results/tables/mvg_ablation.csv",
+            md=report(
+                "results/tables/mvg_ablation.md",
+                caption="../report/mvg.rst",
+                category="MVG",
+            ),
+        log:
+            "logs/tables/mvg_ablation.log",
+        benchmark:
+            "benchmarks/tables/mvg_ablation.tsv"
+        conda:
+            "../../envs/figures.yaml"
+        params:
+            rows=MVG_STUDY.ablation_rows(),
+        script:
+            "../scripts/mvg_ablation.py"

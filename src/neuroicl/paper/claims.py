@@ -195,7 +195,7 @@ CLAIMS: tuple[Callable[[Means], list[dict]], ...] = (
 
 def claims(summary: pd.DataFrame, extra: list[dict] | None = None) -> pd.DataFrame:
     """The claims table of a Table 4 summary (columns :data:`COLUMNS`), then the ``extra`` rows (MetaSeg's study,
-    :func:`neuroicl.paper.metaseg_study.study_claims`)."""
+    :func:`neuroicl.paper.metaseg_study.study_claims`; MVG's outputs, :func:`neuroicl.paper.mvg_study.mvg_claims`)."""
     means = Means(summary)
     rows = [row for claim in CLAIMS for row in claim(means)] + list(extra or [])
     return pd.DataFrame(rows, columns=list(COLUMNS))
