@@ -9,6 +9,12 @@ to what the loop does on the device: channels-last weights everywhere; bf16 auto
 resolves there (``auto``: on CUDA and on CPUs with native bf16); on CUDA ``torch.compile`` when
 ``training.compile`` is set.
 
+MVG (``--models mvg``, issue #18) is its run ``mvg`` of ``--config`` (``config/paper.yaml``: ViT-L/16) at
+``models.hyperparameters.mvg`` with ``image_size = --size``: one prompt pair (L = 1) per episode, its own
+loss (:func:`neuroicl.training.mvg.mvg_step_loss`: canvases, colours, masks, smooth-L1) and its AdamW
+parameter groups (layer decay), as ``train_mvg`` trains it; ``--channels`` does not apply (the table shows
+its width D); its FLOPs are those of one canvas forward at batch 1 (attention included), times 3.
+
 Models at the paper configuration (Table 6): Neuralizer (64 channels, 4 levels, two convolutions per
 unit, the last context update kept) on Table 7 episodes (run ``neuralizer-seen``) with context size
 ``--context``: one L (default 16) or ``LOW-HIGH``, one L per step uniform in it as training draws it
@@ -58,20 +64,27 @@ from typing import Any
 import numpy as np
 import torch
 import yaml
+from snakemake.utils import update_config
+from torch.utils.flop_counter import FlopCounterMode
 
 from neuroicl.models.cost import inference_flops
 from neuroicl.models.factory import build_model
+from neuroicl.models.mvg import MVG, make_canvas, param_groups
+from neuroicl.models.mvg_masks import ar_mask
 from neuroicl.plan.runs import Run, by_name, catalogue
 from neuroicl.tasks.episodes import Episode
 from neuroicl.tasks.pool import Pool
 from neuroicl.tasks.setup import TaskSetup
 from neuroicl.tasks.synthesize import Batch, plan, synthesize_planned, upload
 from neuroicl.training.episodic import settings_for, task_setup
-from neuroicl.training.loop import TrainSettings, autocast_dtype, batch_loss, step_generators
+from neuroicl.training.loop import StepLoss, TrainSettings, autocast_dtype, batch_loss, step_generators
+from neuroicl.training.mvg import MVGSettings, mvg_step_loss
 from tests.helpers.host_sync import HostSyncGuard
 from tests.helpers.toy import toy_pool
 
 MODELS = ("neuralizer", "unet")
+#: Models measured only when named in ``--models`` (their run must be in ``--config``).
+OPTIONAL_MODELS = ("mvg",)
 #: Training FLOPs per sample over forward FLOPs: forward + backward (≈ two forwards).
 TRAIN_FLOP_FACTOR = 3
 #: Each toy pool: subjects x slices rows (enough subjects for distinct context subjects at L ≤ 15).
@@ -112,6 +125,7 @@ class Workload:
     context: tuple[int, int]
     bf16: bool
     device: torch.device
+    loss_fn: StepLoss | None = None  # a trainer's own loss (MVG); None: the loop's batch_loss
 
     def draw(self, rng: np.random.Generator) -> list[Episode]:
         """The step's B episodes: L uniform in ``context`` (the U-Net: no context)."""
@@ -136,7 +150,11 @@ class Workload:
         self.optimizer.zero_grad(set_to_none=True)
         with guard or contextlib.nullcontext():
             with torch.autocast(device_type=self.device.type, dtype=torch.bfloat16, enabled=self.bf16):
-                loss = batch_loss(self.forward, batch, self.settings.loss_weights)
+                if self.loss_fn is None:
+                    loss = batch_loss(self.forward, batch, self.settings.loss_weights)
+                else:
+                    generator = step_generators(self.settings.seed, step, self.device)[1]
+                    loss = self.loss_fn(self.forward, batch, self.settings.loss_weights, generator)
             loss.backward()
             if self.settings.grad_clip > 0:
                 torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.settings.grad_clip)
@@ -164,6 +182,11 @@ def training_run(name: str, config: dict[str, Any], n_train: int, unet_task: str
     runs = catalogue(config, n_train)
     if name == "neuralizer":
         return by_name(runs, "neuralizer-seen")
+    if name == "mvg":
+        if "mvg" not in {r.name for r in runs}:
+            raise ValueError("--models mvg: the --config has no run 'mvg' (training.runs.mvg); "
+                             "use --config config/paper.yaml")
+        return dataclasses.replace(by_name(runs, "mvg"), max_context=1)  # one prompt pair, as train_mvg
     chosen = [r for r in runs if r.model == "unet" and r.eval_tasks == (unet_task,) and r.subjects is None]
     if not chosen:
         raise ValueError(f"--unet-task {unet_task!r}: no U-Net run of it in training.runs.unet.tasks")
@@ -177,15 +200,34 @@ def workload(name: str, args: argparse.Namespace, config: dict[str, Any], device
     settings = dataclasses.replace(settings_for(run, config["training"]), batch_size=args.batch)
     setup = task_setup(run, config["tasks"], pools, config["preprocess"]["slices"]["axis"])
     generator = torch.Generator().manual_seed(settings.seed)
-    model = build_model(name, generator=generator, device=device, channels=args.channels)
-    if args.channels_last:
-        model = model.to(memory_format=torch.channels_last)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=settings.lr, weight_decay=settings.weight_decay,
-                                  fused=True if device.type == "cuda" else None)  # as loop.train
+    fused = True if device.type == "cuda" else None  # as loop.train
+    loss_fn = None
+    if name == "mvg":
+        hparams = {**config["models"]["hyperparameters"]["mvg"], "image_size": args.size}
+        model = build_model(name, generator=generator, device=device, **hparams)
+        mvg = MVGSettings.of(run)
+        params = param_groups(model, settings.lr, mvg.weight_decay, mvg.layer_decay)
+        optimizer = torch.optim.AdamW(params, lr=settings.lr, fused=fused)
+        loss_fn, context = mvg_step_loss(model, mvg), (1, 1)
+    else:
+        model = build_model(name, generator=generator, device=device, channels=args.channels)
+        if args.channels_last:
+            model = model.to(memory_format=torch.channels_last)
+        optimizer = torch.optim.AdamW(model.parameters(), lr=settings.lr, weight_decay=settings.weight_decay,
+                                      fused=fused)
+        context = args.context if run.in_context else (0, 0)
     forward = torch.compile(model) if args.compile else model
     model.train()
-    context = args.context if run.in_context else (0, 0)
-    return Workload(model, forward, optimizer, settings, pools, setup, context, args.bf16, device)
+    return Workload(model, forward, optimizer, settings, pools, setup, context, args.bf16, device, loss_fn)
+
+
+def mvg_forward_flops(model: MVG) -> int:
+    """FLOPs of one MVG canvas forward at batch 1 (a ``meta`` model: shapes only; attention counted)."""
+    s, device = model.config.image_size, next(model.parameters()).device
+    canvas = make_canvas(torch.zeros(1, 3, s, s, device=device), torch.zeros(1, 3, s, s, device=device))
+    with torch.no_grad(), FlopCounterMode(display=False) as counter:
+        model(canvas, canvas, ar_mask(1, model.config.grid, device=device))
+    return counter.get_total_flops()
 
 
 def sync(device: torch.device) -> None:
@@ -275,11 +317,15 @@ def measure(name: str, args: argparse.Namespace, config: dict[str, Any]) -> Resu
         wall, synthesis, sizes = timed_pass(work, measured, breakdown=True)
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
         split_wall, sites = wall, count_round_trips(work, measured.stop)
-    meta = build_model(name, device="meta", channels=args.channels)
-    flops = {size: inference_flops(meta, args.size, size) for size in set(sizes)}
+    if name == "mvg":
+        meta, channels = work.model.to("meta"), work.model.config.embed_dim
+        flops = {size: mvg_forward_flops(meta) for size in set(sizes)}
+    else:
+        meta, channels = build_model(name, device="meta", channels=args.channels), args.channels
+        flops = {size: inference_flops(meta, args.size, size) for size in set(sizes)}
     train_flops = TRAIN_FLOP_FACTOR * args.batch * sum(flops[size] for size in sizes)
     return Result(
-        model=name, device=device_name(device), image_size=args.size, channels=args.channels, batch_size=args.batch,
+        model=name, device=device_name(device), image_size=args.size, channels=channels, batch_size=args.batch,
         mean_context=float(np.mean(sizes)), step_s=wall / args.steps, samples_per_s=args.batch * args.steps / wall,
         synthesis_s=synthesis / args.steps, synthesis_share=synthesis / split_wall,
         train_tflops=train_flops / wall / 1e12,
@@ -381,9 +427,18 @@ def throughput_entry(result: Result, command: str) -> dict[str, Any]:
     }
 
 
+def load_config(path: str | Path) -> dict[str, Any]:
+    """``path`` over ``config/config.yaml``, merged as Snakemake merges ``--configfile`` (``config/paper.yaml``
+    sets only what differs from the default)."""
+    config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
+    update_config(config, yaml.safe_load(Path(path).read_text()))
+    return config
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--models", default=",".join(MODELS), help=f"comma-separated subset of {','.join(MODELS)}")
+    p.add_argument("--models", default=",".join(MODELS),
+                   help=f"comma-separated subset of {','.join(MODELS + OPTIONAL_MODELS)}")
     p.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     p.add_argument("--batch", type=int, default=8, help="episodes B per step")
     p.add_argument("--context", type=parse_context, default=(16, 16),
@@ -401,7 +456,8 @@ def parser() -> argparse.ArgumentParser:
                    help="torch.compile the model (default: training.compile, on CUDA)")
     p.add_argument("--peak-tflops", type=float, default=None, help="the device's peak (H100 SXM bf16 dense: 989)")
     p.add_argument("--unet-task", default="segmentation", help="the U-Net run's task")
-    p.add_argument("--config", default="config/config.yaml", help="its tasks, training and preprocess blocks")
+    p.add_argument("--config", default="config/config.yaml",
+                   help="its tasks, training and preprocess blocks (merged over config/config.yaml)")
     p.add_argument("--write", default=None, metavar="YAML", help="update the measured models' entries of this file")
     return p
 
@@ -411,14 +467,15 @@ def main(argv: list[str] | None = None) -> list[Result]:
     p = parser()
     args = p.parse_args(argv)
     models = args.models.split(",")
-    if sorted(set(models) - set(MODELS)):
-        p.error(f"--models: unknown {sorted(set(models) - set(MODELS))}; choose from {list(MODELS)}")
+    known = MODELS + OPTIONAL_MODELS
+    if sorted(set(models) - set(known)):
+        p.error(f"--models: unknown {sorted(set(models) - set(known))}; choose from {list(known)}")
     if args.device == "cuda" and not torch.cuda.is_available():
         p.error("--device cuda: CUDA is not available on this machine")
     if min(args.batch, args.size, args.channels, args.steps) < 1 or args.warmup < 0:
         p.error("--batch, --size, --channels and --steps must be >= 1 and --warmup >= 0")
     cuda = args.device == "cuda"
-    config = yaml.safe_load(Path(args.config).read_text())
+    config = load_config(args.config)
     precision = config["training"]["precision"]
     args.bf16 = autocast_dtype(precision, torch.device(args.device)) is not None if args.bf16 is None else args.bf16
     args.channels_last = True if args.channels_last is None else args.channels_last

@@ -90,3 +90,23 @@ def test_write_keeps_comments_and_other_entries(tmp_path):
 def test_bad_context_is_rejected(text):
     with pytest.raises(SystemExit):
         bench.parser().parse_args(["--context", text])
+
+
+def test_mvg_trains_one_prompt_pair_with_its_own_loss(tmp_path):
+    """MVG from the test workflow's config (its run and tiny ViT): L = 1, width = embed_dim, an entry written."""
+    path = tmp_path / "throughput.yaml"
+    threads = torch.get_num_threads()
+    try:
+        args = ["--models", "mvg", "--size", "32", "--batch", "2", "--warmup", "1", "--steps", "1", "--threads", "1",
+                "--config", str(ROOT / "tests" / "config" / "config.yaml"), "--write", str(path)]
+        (result,) = bench.main(args)
+    finally:
+        torch.set_num_threads(threads)
+    assert (result.model, result.mean_context, result.channels, result.batch_size) == ("mvg", 1.0, 16, 2)
+    assert result.samples_per_s > 0 and result.train_tflops > 0
+    assert yaml.safe_load(path.read_text())["mvg"]["channels"] == 16
+
+
+def test_mvg_needs_a_config_with_its_run():
+    with pytest.raises(ValueError, match="no run 'mvg'.*config/paper.yaml"):
+        bench.training_run("mvg", bench.load_config(ROOT / "config" / "config.yaml"), 16, "segmentation")

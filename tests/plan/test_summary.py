@@ -115,3 +115,14 @@ def test_a_rate_measured_at_another_size_or_width_is_not_used(root):
     assert "192x192, 64 channels" in out["neuralizer"]["note"] and "48x48, 16 channels" in out["neuralizer"]["note"]
     assert out["unet"]["samples_per_s"] == 300.0
     assert table["neuralizer"]["samples_per_s"] == 300.0  # the input is left alone
+
+
+def test_mvg_is_compared_by_its_embedding_width(root):
+    config = yaml.safe_load((root / "config" / "config.yaml").read_text())  # 48 x 48 slices
+    config["models"]["hyperparameters"]["mvg"] = {"embed_dim": 192}
+    entry = {"device": "GPU", "command": "bench", "measured": "2026-01-01", "samples_per_s": 5.0, "image_size": 48}
+    out = comparable_throughput({"mvg": {**entry, "channels": 192}, "neuralizer": {**entry, "channels": 192}}, config)
+    assert out["mvg"]["samples_per_s"] == 5.0  # its width is embed_dim, not the channels default
+    assert out["neuralizer"]["samples_per_s"] is None
+    wider = comparable_throughput({"mvg": {**entry, "channels": 1024}}, config)["mvg"]
+    assert wider["samples_per_s"] is None and "1024 channels" in wider["note"] and "192 channels" in wider["note"]

@@ -196,6 +196,10 @@ def slice_size(config: dict[str, Any]) -> tuple[int, int]:
     return slices.slice_size(config["preprocess"]["grid"]["shape"], config["preprocess"]["slices"]["axis"])
 
 
+#: The hyperparameter that is a model's width where it is not ``channels`` (bench.train_speed writes it there).
+WIDTH_KEYS = {"mvg": "embed_dim"}
+
+
 def comparable_throughput(
     throughput: Mapping[str, Mapping[str, Any]], config: dict[str, Any]
 ) -> dict[str, dict[str, Any]]:
@@ -206,7 +210,8 @@ def comparable_throughput(
     out: dict[str, dict[str, Any]] = {}
     for model, entry in throughput.items():
         entry = dict(entry)
-        channels = config["models"]["hyperparameters"].get(model, {}).get("channels", DEFAULT_CHANNELS)
+        width_key = WIDTH_KEYS.get(model, "channels")
+        channels = config["models"]["hyperparameters"].get(model, {}).get(width_key, DEFAULT_CHANNELS)
         size, measured_channels = entry.get("image_size"), entry.get("channels")
         if entry["samples_per_s"] is not None and (
             size not in (None, height) or height != width or measured_channels not in (None, channels)
