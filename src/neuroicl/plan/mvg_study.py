@@ -71,11 +71,6 @@ class MVGStudy:
     tasks: tuple[str, ...]
     ablation_runs: tuple[Run, ...] = ()
 
-    studied = STUDIED
-    floor = FLOOR
-    identity = IDENTITY
-    context_size = CONTEXT_SIZE
-
     @classmethod
     def of(cls, config: dict[str, Any], runs: list[Run]) -> MVGStudy | None:
         """MVG's outputs in ``config`` given its runs: None without the run ``mvg`` (no ``training.runs.mvg``)."""
@@ -95,7 +90,7 @@ class MVGStudy:
             return cls(base.eval_tasks)
         if TASK not in base.eval_tasks:
             raise ValueError(f"training.runs.mvg.ablation trains and scores {TASK}: add it to training.runs.mvg.tasks "
-                             f"(with a positive tasks.weights entry, and to tasks.evaluated), or remove the block")
+                             "(with a positive tasks.weights entry, and to tasks.evaluated), or remove the block")
         runs_of = tuple(
             replace(base, name=ablation_run(suffix), variant=ABLATION_NAMES[suffix], eval_tasks=(TASK,),
                     weights={TASK: base.weights[TASK]}, steps=int(ablation["steps"]), max_context=CONTEXT_SIZE,
