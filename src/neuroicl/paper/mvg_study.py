@@ -158,7 +158,7 @@ def mvg_claims(ablation: pd.DataFrame | None, tasks: pd.DataFrame) -> list[dict]
     """
     rows = []
     if ablation is not None:
-        pairs = [("AR training beats MIM ({other}) on segmentation (mIoU)", ("mask strategy", "AR"),
+        pairs = [("AR training beats {other} training on segmentation (mIoU)", ("mask strategy", "AR"),
                   ("mask strategy", other)) for other in ("MIM 50 %", "MIM 75 %")]
         pairs += [("Random colours beat binary colours on segmentation (mIoU)", ("colours", "random"),
                    ("colours", "binary")),
