@@ -211,6 +211,7 @@ def fabricated(tmp_path_factory) -> Fabricated:
     archives["IXI.xls"] = (DATA / "IXI.xls").read_bytes()
     archives["neurite-oasis.v1.0.tar"] = tar_bytes(oasis, tree(oasis))
     archives["Task01_BrainTumour.tar"] = tar_bytes(msd, tree(msd))
+    archives["neuralizer-model_weights.ckpt"] = b"weights (a checkpoint in their layout: tests/models/test_released.py)"
     sources = {"ixi": ixi, "oasis1": {"neurite_oasis": oasis}, "msd_brain_tumour": {"msd_task01_brain_tumour": msd}}
     return Fabricated(sources, archives)
 

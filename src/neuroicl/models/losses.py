@@ -99,6 +99,15 @@ class Objective:
         return LOSSES[self.loss](self.activate(raw), target)
 
 
+@dataclass(frozen=True)
+class FamilyObjective(Objective):
+    """An :class:`Objective` that also names its task family, for a model whose ``predict`` treats the families
+    differently beyond the activation (MVG colours a mask prompt; the released Neuralizer weights read a mask or
+    a single output image in channel 0 only)."""
+
+    family: str = ""
+
+
 #: Default objective of each task family (:mod:`neuroicl.plan.families`): soft Dice on the raw output for
 #: the mask families (Neuralizer's public code), MSE on the raw output for the others.
 TASK_FAMILIES: dict[str, Objective] = {

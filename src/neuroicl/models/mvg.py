@@ -32,7 +32,7 @@ from torch import Tensor, nn
 
 from neuroicl.models.base import IMAGE_CHANNELS, Predictor, check_inputs, check_int
 from neuroicl.models.blocks import reset_conv_default
-from neuroicl.models.losses import Objective
+from neuroicl.models.losses import FamilyObjective, Objective
 from neuroicl.models.mvg_masks import COLOUR_MODES, ar_mask, choose_colours, colourise, decode_colour
 from neuroicl.plan.families import MASK_FAMILIES
 
@@ -146,14 +146,6 @@ class MVGConfig:
     def grid(self) -> tuple[int, int]:
         """The canvas patch grid ``(gh, gw) = (2H / P, W / P)``."""
         return 2 * self.image_size // self.patch_size, self.image_size // self.patch_size
-
-
-@dataclass(frozen=True)
-class FamilyObjective(Objective):
-    """An :class:`Objective` that also names its task family: MVG colours a mask prompt and decodes the query
-    (:meth:`MVG.predict`), which the activation and loss alone cannot tell it to do."""
-
-    family: str = ""
 
 
 def inference_colour(mode: str) -> Tensor:
