@@ -55,7 +55,8 @@ def test_dry_run_lists_every_real_dataset(dry_run, paper):
         assert f"results/splits/{spec.name}.json" in dry_run
         assert f"results/preprocess/{spec.name}/subjects/sub-{spec.n_subjects:04d}.npz" in dry_run
         assert f"resources/{spec.name}/adapter_report.tsv" in dry_run  # the adapter job stands for its subjects
-    assert counts["download"] == len({entry for spec in specs for entry in spec.archives})
+    released = {block["entry"]} if (block := paper["training"]["runs"].get("neuralizer_released")) else set()
+    assert counts["download"] == len({entry for spec in specs for entry in spec.archives} | released)
     assert counts["splits"] == counts["slice_store"] == counts["qc_table"] == len(specs)
 
 
@@ -73,6 +74,18 @@ def test_dry_run_lists_every_run(dry_run, paper):
     assert counts["train"] + counts["train_first"] + counts["train_long"] == trained
     assert counts["evaluate"] + counts["evaluate_first"] == len(runs) + len(mvg.ablation_runs)
     assert {"unet-segmentation-n32", "unet-segmentation-all"} <= {run.name for run in runs}
+
+
+def test_the_released_weights_are_downloaded_and_converted_not_trained(dry_run, paper):
+    assert paper["training"]["runs"]["neuralizer_released"]["entry"] == "neuralizer_weights"
+    assert _job_counts(dry_run)["released_weights"] == 1
+    job = dry_run[dry_run.index("rule released_weights:") :].split("\n\n")[0]
+    assert "input: resources/downloads/neuralizer_weights.json" in job
+    assert "output: results/train/neuralizer-released/model.pt" in job
+    end = dry_run.index("output: results/evaluate/neuralizer-released/metrics.csv")
+    evaluate = dry_run[dry_run.rindex("\nrule ", 0, end) : end]  # its rule and input lines
+    assert evaluate.startswith("\nrule evaluate:") and "results/train/neuralizer-released/model.pt" in evaluate
+    assert "results/train/neuralizer-released/log.csv" not in dry_run
 
 
 def test_dry_run_prints_the_gpu_hour_summary(dry_run):

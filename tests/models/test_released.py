@@ -19,7 +19,7 @@ import yaml
 from neuroicl.datasets.download import fetch
 from neuroicl.datasets.lock import read_lock
 from neuroicl.models.losses import objective_for
-from neuroicl.models.released import PREFIX, load_released, map_state_dict, read_checkpoint, their_key
+from neuroicl.models.released import PREFIX, load_released, map_state_dict, read_checkpoint, save_released, their_key
 
 C, STAGES, CONVS = 4, 3, 2  # width, levels, convolutions per residual unit (tiny; the release: 64, 4, 2)
 ENTRY = "neuralizer_weights"
@@ -302,3 +302,17 @@ def test_a_plain_state_dict_is_accepted_and_anything_else_is_refused(tmp_path):
         read_checkpoint(save(tmp_path, {"weights": [1, 2]}, "other.ckpt"))
     with pytest.raises(ValueError, match="not a Neuralizer checkpoint"):
         load_released(save(tmp_path, {f"{PREFIX}x.weight": torch.zeros(1)}, "third.ckpt"))
+
+
+def test_the_model_file_is_what_evaluation_predicts_with(downloaded, tmp_path):
+    from neuroicl.evaluation.predictors import predictor
+    from neuroicl.plan.runs import Run
+
+    model = save_released(downloaded[0], tmp_path / "model.pt", "neuralizer-released")
+    run = Run("neuralizer-released", "neuralizer", "Neuralizer (released)", ("segmentation",),
+              weights_from=ENTRY)
+    predict = predictor(run, {"models": {"hyperparameters": {}}}, str(tmp_path / "model.pt"), "cpu")
+    target_in, context_in, context_out = inputs(seed=4)
+    with torch.no_grad():
+        expected = model.predict(target_in, context_in, context_out, model.objective("segmentation"))
+        torch.testing.assert_close(predict(target_in, context_in, context_out, "segmentation", ""), expected)

@@ -47,7 +47,7 @@ def default(root) -> Plan:
 def test_the_default_plan_lists_the_cohort_and_every_run(default):
     assert list(default.datasets) == ["embedded"] and default.embedded == ["embedded"] and default.real == []
     assert default.subjects["embedded"] == [f"sub-{i:03d}" for i in range(1, 13)]
-    assert default.n_train == 6 and default.archives == []
+    assert default.n_train == 6 and default.archives == [] and default.released == []
     assert default.runs[0].name == "neuralizer-seen" and default.runs[-1].name == "identity"
     assert "context_mean" not in default.trained and "neuralizer-seen" in default.trained
 
@@ -65,6 +65,8 @@ def test_the_paper_plan_knows_every_file_before_download(root):
     plan = Plan.from_config(config)
     assert plan.real == ["ixi", "oasis1", "msd_brain_tumour"] and plan.embedded == []
     assert "neurite_oasis" in plan.archives and len(plan.subjects["ixi"]) == 570
+    assert "neuralizer_weights" in plan.archives and plan.released == ["neuralizer-released"]  # fetched, not trained
+    assert "neuralizer-released" not in plan.trained + plan.long_runs
     assert set(plan.subject_paths("oasis1", "sub-0001")) == {"T1w", "dseg"}
     with pytest.raises(ValueError, match="runs of this config"):
         plan.run("neuralizer-typo")

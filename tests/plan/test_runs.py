@@ -114,3 +114,20 @@ def test_the_paper_config_trains_the_u_net_on_all_data_256_channels_wide(root):
     assert plan.run_config("unet-segmentation-all")["models"]["hyperparameters"]["unet"]["channels"] == 256
     assert plan.run_config("unet-segmentation-n1")["models"]["hyperparameters"]["unet"]["channels"] == 64
     assert config["training"]["loss_weights"]["reconstruction"] == config["training"]["loss_weights"]["transfer"] == 10
+
+
+def test_the_released_weights_are_an_optional_run_with_a_model_file_and_no_training(config, root):
+    assert "neuralizer-released" not in [run.name for run in catalogue(config, n_train=6)]  # the demo: none
+    config = copy.deepcopy(config)
+    config["training"]["runs"]["neuralizer_released"] = {"entry": "neuralizer_weights", "ignore_keys": ["loss.x"]}
+    runs = catalogue(config, n_train=6)
+    released = by_name(runs, "neuralizer-released")
+    seen = by_name(runs, "neuralizer-seen")
+    assert [run.name for run in runs].index("neuralizer-released") == 1 + max(
+        i for i, run in enumerate(runs) if run.name.startswith("neuralizer-unseen"))
+    assert (released.model, released.variant, released.weights_from) == ("neuralizer", "Neuralizer (released)",
+                                                                         "neuralizer_weights")
+    assert released.eval_tasks == seen.eval_tasks and released.in_context and released.max_context is None
+    assert not released.trained and released.has_model_file and seen.has_model_file
+    assert released.settings == {"ignore_keys": ["loss.x"]}
+    assert not by_name(runs, "context_mean").has_model_file

@@ -145,11 +145,21 @@ def get_dataset_inputs(wildcards):
 
 
 def get_run_inputs(wildcards):
-    """Every dataset's slice store and split, plus the model file when the run is trained (for `unpack`)."""
+    """Every dataset's slice store and split, plus the model file when the run has one (trained or converted from
+    released weights; for `unpack`)."""
     inputs = get_dataset_inputs(wildcards)
-    if wildcards.run in PLAN.trained:
+    if PLAN.run(wildcards.run).has_model_file:
         inputs["model"] = f"results/train/{wildcards.run}/model.pt"
     return inputs
+
+
+# The runs whose model file is converted from released weights (rule released_weights), as a wildcard pattern.
+RELEASED_RUNS = "|".join(re.escape(name) for name in PLAN.released) or "(?!)"
+
+
+def get_released_receipt(wildcards):
+    """The download receipt of the released weights run `run` is converted from."""
+    return f"resources/downloads/{PLAN.run(wildcards.run).weights_from}.json"
 
 
 def get_run(wildcards):

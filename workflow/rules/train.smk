@@ -40,3 +40,25 @@ use rule train as train_long with:
 
 
 ruleorder: train_first > train_long > train
+
+
+# A run of released weights (training.runs.neuralizer_released) is not trained: its model file is the authors'
+# checkpoint, downloaded by rule download and mapped onto our model (src/neuroicl/models/released.py).
+rule released_weights:
+    input:
+        get_released_receipt,
+    output:
+        model="results/train/{run}/model.pt",
+    log:
+        "logs/train/{run}.log",
+    wildcard_constraints:
+        run=RELEASED_RUNS,
+    conda:
+        "../../envs/train.yaml"
+    params:
+        run=get_run,
+    script:
+        "../scripts/released_weights.py"
+
+
+ruleorder: released_weights > train

@@ -30,12 +30,13 @@ PredictFn = Callable[[Tensor, Tensor, Tensor, str, str], Tensor]
 
 def networks_of(run: Run, config: dict[str, Any], model_path: str | None,
                 device: torch.device | str) -> dict[str, Predictor]:
-    """The run's predictors by label ("" for one): its trained networks, or its parameter-free model."""
-    if not run.trained:
+    """The run's predictors by label ("" for one): the networks of its model file (trained, or converted from
+    released weights), or its parameter-free model."""
+    if not run.has_model_file:
         hparams = config["models"]["hyperparameters"].get(run.model, {})
         return {"": build_model(run.model, device=device, **hparams)}
     if model_path is None:
-        raise ValueError(f"run {run.name!r} is trained: its model file is needed")
+        raise ValueError(f"run {run.name!r} has a model file (trained or converted): its model file is needed")
     return dict(load_networks(model_path, device))
 
 

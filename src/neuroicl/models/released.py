@@ -53,6 +53,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from neuroicl.models.model_file import save_networks
 from neuroicl.models.neuralizer import Neuralizer, NeuralizerConfig
 
 #: The prefix of the network's keys in the Lightning checkpoint (``LightningModel.net``).
@@ -203,6 +204,15 @@ def load_released(path: str | os.PathLike, ignore: Collection[str] = ()) -> Neur
     model = Neuralizer(config, generator=torch.Generator())
     model.load_state_dict(mapped, strict=True)
     return model.eval()
+
+
+def save_released(checkpoint: str | os.PathLike, path: str | os.PathLike, run: str,
+                  ignore: Collection[str] = ()) -> Neuralizer:
+    """Write the model file (:mod:`neuroicl.models.model_file`) of run ``run`` from the released ``checkpoint``;
+    evaluation rebuilds it as ``neuralizer`` with the checkpoint's hyperparameters and ``label_layout="first"``."""
+    model = load_released(checkpoint, ignore)
+    save_networks(path, run, "neuralizer", asdict(model.config), {"": model})
+    return model
 
 
 class _Inert:

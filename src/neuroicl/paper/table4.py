@@ -37,7 +37,8 @@ TASKS = {
 }
 
 #: Row (and legend) order of the variants; others follow alphabetically.
-VARIANTS = ("Neuralizer-seen", "Neuralizer-unseen", "UniverSeg", "U-Net", "MetaSeg", "Floor", "Identity")
+VARIANTS = ("Neuralizer-seen", "Neuralizer-unseen", "Neuralizer (released)", "UniverSeg", "U-Net", "MetaSeg", "Floor",
+            "Identity")
 
 _DECIMALS = {"dice": 2, "psnr": 1}
 #: What the ± of each spread is taken across, in words.

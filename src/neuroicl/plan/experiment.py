@@ -78,8 +78,10 @@ class Plan:
 
     @property
     def archives(self) -> list[str]:
-        """Registry entries the real datasets' adapters read, sorted."""
-        return sorted({entry for name in self.real for entry in self.datasets[name].archives})
+        """Registry entries to fetch, sorted: those the real datasets' adapters read and the released weights
+        runs are converted from (:attr:`Run.weights_from`)."""
+        released = {run.weights_from for run in self.every_run if run.weights_from}
+        return sorted({entry for name in self.real for entry in self.datasets[name].archives} | released)
 
     @property
     def every_run(self) -> list[Run]:
@@ -91,6 +93,11 @@ class Plan:
     def trained(self) -> list[str]:
         """Names of the runs that are trained (have a model file), the study's included."""
         return [run.name for run in self.every_run if run.trained]
+
+    @property
+    def released(self) -> list[str]:
+        """Names of the runs whose model file is converted from released weights instead of trained."""
+        return [run.name for run in self.every_run if run.weights_from]
 
     @property
     def long_runs(self) -> list[str]:

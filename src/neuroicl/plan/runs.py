@@ -7,6 +7,8 @@ A run is named by a Snakemake wildcard value and fully described by a :class:`Ru
   ``tasks.weights`` entry;
 * ``neuralizer_unseen`` → ``neuralizer-unseen-<task>``: the same without ``<task>`` and its variants
   (``training.runs.neuralizer_unseen.exclude``), evaluated on ``<task>`` only;
+* ``neuralizer_released`` → ``neuralizer-released``: the authors' released weights, not trained here: its model
+  file is converted from a registry download (:mod:`neuroicl.models.released`); optional;
 * ``unet`` → ``unet-<task>-n<k>`` / ``unet-<task>-all``: a task-specific U-Net on ``k`` (or all)
   training subjects;
 * ``universeg`` → ``universeg-<task>``: UniverSeg-style in-context segmentation;
@@ -38,6 +40,7 @@ from neuroicl.plan.families import outputs_image
 VARIANTS = {
     "neuralizer-seen": "Neuralizer-seen",
     "neuralizer-unseen": "Neuralizer-unseen",
+    "neuralizer-released": "Neuralizer (released)",
     "unet": "U-Net",
     "universeg": "UniverSeg",
     "metaseg": "MetaSeg",
@@ -78,7 +81,10 @@ class Run:
             outputs (the unlabeled target domain of domain adaptation).
         trainer: how the run is trained (:data:`neuroicl.training.runner.TRAINERS`).
         hparams: hyperparameters that replace those of ``models.hyperparameters.<model>`` for this run.
-        settings: the settings of the run's own trainer (e.g. MetaSeg's inner loop), from its config block.
+        settings: the settings of the run's own trainer (e.g. MetaSeg's inner loop), or of the conversion of its
+            released weights, from its config block.
+        weights_from: the registry entry (``resources/datasets/registry.yaml``) of released weights its model file
+            is converted from instead of training (None: trained here, or parameter-free).
     """
 
     name: str
@@ -99,6 +105,7 @@ class Run:
     trainer: str = EPISODES
     hparams: dict[str, Any] = field(default_factory=dict)
     settings: dict[str, Any] = field(default_factory=dict)
+    weights_from: str | None = None
 
     def __post_init__(self) -> None:
         if self.max_context is not None and self.max_context < 1:
@@ -116,6 +123,11 @@ class Run:
     @property
     def trained(self) -> bool:
         return bool(self.weights)
+
+    @property
+    def has_model_file(self) -> bool:
+        """Whether evaluation reads a model file (``results/train/<name>/model.pt``): trained, or converted."""
+        return self.trained or self.weights_from is not None
 
     def context_sizes(self, sizes: tuple[int, ...]) -> list[int | None]:
         """The context sizes this run is scored at among ``sizes`` (``[None]``: once, without context)."""
@@ -172,6 +184,16 @@ def _neuralizer_unseen(config: dict[str, Any], n_train: int) -> list[Run]:
                         omit=tuple(exclude.get("augmentations", [])), steps=block["steps"],
                         batch_size=block["batch_size"]))
     return runs
+
+
+@entry("neuralizer_released")
+def _neuralizer_released(config: dict[str, Any], n_train: int) -> list[Run]:
+    block = config["training"]["runs"].get("neuralizer_released")
+    if not block:
+        return []
+    return [Run("neuralizer-released", "neuralizer", VARIANTS["neuralizer-released"],
+                tuple(config["tasks"]["evaluated"]), weights_from=block["entry"],
+                settings={"ignore_keys": list(block.get("ignore_keys", []))})]
 
 
 def _subject_sweep(model: str, block: dict[str, Any], n_train: int, **fields: Any) -> list[Run]:

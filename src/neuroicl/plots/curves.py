@@ -21,6 +21,7 @@ FIGURES: dict[str, tuple[str | None, str]] = {"fig4": (None, "All modalities"), 
 STYLES = {
     "Neuralizer-seen": {"color": "tab:orange", "linestyle": "-", "marker": "o"},
     "Neuralizer-unseen": {"color": "tab:blue", "linestyle": "-", "marker": "o"},
+    "Neuralizer (released)": {"color": "tab:orange", "linestyle": "--", "marker": "x"},
     "UniverSeg": {"color": "tab:green", "linestyle": "-", "marker": "s"},
     "U-Net": {"color": "tab:gray", "linestyle": "-", "marker": "D"},
     "MetaSeg": {"color": "tab:brown", "linestyle": "-", "marker": "^"},
