@@ -94,6 +94,30 @@ def test_real_datasets_need_a_subject_count_and_the_cohort_takes_none(root, test
         validate(test_config, str(root / SCHEMA))
 
 
+@pytest.mark.parametrize("entry, missing", [
+    ({"name": "mine", "kind": "bids", "n_subjects": 3, "modalities": ["T1w"]}, "path"),
+    ({"name": "mine", "kind": "bids", "n_subjects": 3, "path": "/data"}, "modalities"),
+    ({"name": "mine", "kind": "bids", "path": "/data", "modalities": ["T1w"]}, "n_subjects"),
+    ({"name": "mine", "kind": "bids", "n_subjects": 3, "path": "/data", "modalities": ["T1"]}, "T1"),
+])
+def test_a_bids_dataset_needs_path_modalities_and_a_subject_count(root, test_config, entry, missing):
+    test_config["datasets"] = [entry]
+    with pytest.raises(WorkflowError, match=missing):
+        validate(test_config, str(root / SCHEMA))
+
+
+def test_only_a_bids_dataset_takes_a_path(root, test_config):
+    test_config["datasets"] = [{"name": "ixi", "kind": "ixi", "n_subjects": 10, "path": "/data"}]
+    with pytest.raises(WorkflowError):
+        validate(test_config, str(root / SCHEMA))
+
+
+def test_snakemake_stops_on_a_missing_bids_folder_naming_the_key(root, tmp_path, test_config):
+    run = _dry_run(root, tmp_path, test_config)  # tests/config/config.yaml's BIDS folder is written by its test
+    assert run.returncode != 0
+    assert "datasets[1].path" in run.stderr + run.stdout and "bids/mystudy" in run.stderr + run.stdout
+
+
 def _paper_config(root) -> dict:
     """config/paper.yaml merged over config/config.yaml, as `--configfile` does."""
     from snakemake.utils import update_config

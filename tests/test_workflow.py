@@ -15,6 +15,8 @@ import pytest
 import torch
 from matplotlib import pyplot as plt
 
+from neuroicl.core.io import load_arrays
+from neuroicl.data.anatomy import Anatomy
 from neuroicl.data.slice_store import SliceStore
 from neuroicl.data.sources import open_datasets
 from neuroicl.data.splits import read_splits
@@ -30,6 +32,7 @@ from neuroicl.plots.curves import FIGURES, performance_figure
 from neuroicl.plots.samples import SAMPLE_FIGURES, figure_tasks, sample_figure
 from neuroicl.plots.tasks import augmentation_figure, task_figure
 from neuroicl.tasks.examples import augmentation_examples, example_setup, task_examples
+from tests.helpers.bids import write_bids_cohort
 
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
 
@@ -64,11 +67,21 @@ def test_snakefmt_is_clean(root):
 
 
 @pytest.fixture(scope="module")
-def tiny_run(root, tmp_path_factory) -> Path:
-    """`snakemake all` on tests/config/config.yaml (3 subjects), once for this module."""
+def tiny_run(root, tmp_path_factory, config_loader) -> Path:
+    """`snakemake all` on tests/config/config.yaml (3 cohort subjects and a BIDS folder of 3), once for this module.
+
+    The BIDS folder (dataset `mystudy`) is synthesized first with the workflow's own reference anatomy: an empty
+    BIDS folder lets the workflow build that anatomy, the test writes the subjects, then `all` runs."""
     folder = tmp_path_factory.mktemp("tiny")
     (folder / "config").mkdir()
     shutil.copy(root / "tests" / "config" / "config.yaml", folder / "config" / "config.yaml")
+    config = config_loader()
+    (bids,) = [folder / entry["path"] for entry in config["datasets"] if entry["kind"] == "bids"]
+    bids.mkdir(parents=True)
+    run = _snakemake(root, folder, "resources/reference/anatomy.npz")
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    bids.rmdir()
+    write_bids_cohort(bids, config["cohort"], load_arrays(Anatomy, folder / "resources/reference/anatomy.npz"), 3, 5)
     run = _snakemake(root, folder, "all")
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     return folder
@@ -129,6 +142,27 @@ def test_preprocessing_outputs(tiny_run):
 
 
 @pytest.mark.workflow
+def test_a_bids_folder_runs_through_the_pipeline(tiny_run):
+    """kind: bids: the adapter keeps the three complete subjects, reports the incomplete one, and the dataset is
+    preprocessed, split, sliced and scored like the others."""
+    report = pd.read_csv(tiny_run / "resources" / "mystudy" / "adapter_report.tsv", sep="\t", dtype=str,
+                         keep_default_na=False)
+    assert report[["source_id", "status"]].values.tolist() == [
+        ["sub-01", "skipped"], ["sub-02", "kept"], ["sub-03", "kept"], ["sub-04", "kept"]]
+    assert report["reason"][0] == ("no session with every one of T1w, FLAIR, a label map derivatives/*/…_dseg.nii.gz "
+                                   "(sub-01 has T1w)")
+    participants = pd.read_csv(tiny_run / "resources" / "mystudy" / "participants.tsv", sep="\t", dtype=str)
+    assert participants["source_id"].tolist() == ["sub-02", "sub-03", "sub-04"]
+    assert set(participants["site"]) <= {"siteA", "siteB"} and participants["age"].notna().all()
+    store = SliceStore.open(str(tiny_run / "results" / "preprocess" / "mystudy" / "slices"))
+    assert set(store.index["subject"]) == {"sub-0001", "sub-0002", "sub-0003"} and store.labels.max() > 0
+    metrics = metrics_table.read(tiny_run / "results" / "evaluate" / "metrics.csv")
+    scored = metrics[metrics.dataset == "mystudy"]
+    assert {"segmentation", "modality_transfer", "skull_stripping"} <= set(scored["task"])
+    assert np.isfinite(scored["value"]).all()
+
+
+@pytest.mark.workflow
 def test_task_and_augmentation_figures(tiny_run, test_config):
     results = tiny_run / "results"
     stores, splits = open_datasets(
@@ -162,6 +196,7 @@ def test_corrupt_input_fails_its_subject_only(root, tiny_run, tmp_path):
     """A truncated image: that subject's job fails naming the file, leaves nothing; the other completes."""
     shutil.copytree(tiny_run / "resources", tmp_path / "resources")
     shutil.copytree(tiny_run / "config", tmp_path / "config")
+    shutil.copytree(tiny_run / "bids", tmp_path / "bids")
     broken = tmp_path / "resources" / "embedded" / "sub-001" / "anat" / "sub-001_FLAIR.nii.gz"
     broken.write_bytes(broken.read_bytes()[:5000])
     targets = [f"results/preprocess/embedded/subjects/sub-00{i}.npz" for i in (1, 2)]
@@ -192,7 +227,10 @@ def test_training_evaluation_and_paper_outputs(tiny_run, test_config):
     ]
     metrics = metrics_table.read(results / "evaluate" / "metrics.csv")
     assert sorted(metrics["run"].unique()) == sorted(runs)
-    assert set(metrics["subject"]) == {"sub-001"}  # the test split only
+    for dataset in ("embedded", "mystudy"):  # the test split only, of every dataset
+        tested = read_splits(str(results / "splits" / f"{dataset}.json"))["test"]
+        assert set(metrics.loc[metrics.dataset == dataset, "subject"]) == set(tested)
+    assert read_splits(str(results / "splits" / "embedded.json"))["test"] == ["sub-001"]
     assert set(metrics.loc[metrics.run == "neuralizer-seen", "context_size"]) == {1, 2}
     assert metrics.loc[metrics.run == "unet-denoising-n1", "context_size"].isna().all()
     assert set(metrics.loc[metrics.run == "neuralizer-unseen-segmentation", "task"]) == {"segmentation"}

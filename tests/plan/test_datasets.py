@@ -8,7 +8,7 @@ import pytest
 from neuroicl.data.cohort import sample_participants
 from neuroicl.data.splits import make_splits
 from neuroicl.plan.cohort import CohortSpec
-from neuroicl.plan.datasets import datasets_from_config, planned_split_sizes
+from neuroicl.plan.datasets import check_local_folders, datasets_from_config, planned_split_sizes
 
 SPLITS = {"seed": 0, "fractions": {"train": 0.7, "val": 0.1, "test": 0.2}}
 
@@ -24,7 +24,7 @@ def test_real_kinds_know_their_modalities_ids_and_paths_without_truth():
 
 def test_the_embedded_cohort_keeps_its_ids_and_truth(test_config):
     cohort = CohortSpec.from_config(test_config["cohort"])
-    (spec,) = datasets_from_config(test_config, cohort)
+    spec = datasets_from_config(test_config, cohort)[0]  # the cohort (then the test config's BIDS folder)
     assert spec.subject_ids() == cohort.subject_ids() and spec.truth and spec.labelled
     assert {"mask", "bias", "pose", "dseg"} <= set(spec.subject_paths("resources/embedded", "sub-001", cohort))
 
@@ -32,7 +32,7 @@ def test_the_embedded_cohort_keeps_its_ids_and_truth(test_config):
 @pytest.mark.parametrize("n_subjects", [1, 3, 7, 12])
 def test_planned_split_of_the_cohort_is_the_split_the_pipeline_makes(test_config, n_subjects):
     cohort = CohortSpec.from_config({**test_config["cohort"], "n_subjects": n_subjects})
-    (spec,) = datasets_from_config(test_config, cohort)
+    spec = datasets_from_config(test_config, cohort)[0]  # the cohort (then the test config's BIDS folder)
     made = make_splits(sample_participants(cohort), test_config["splits"]["fractions"], test_config["splits"]["seed"])
     assert planned_split_sizes(spec, test_config["splits"], cohort) == {part: len(ids) for part, ids in made.items()}
 
@@ -54,3 +54,22 @@ def test_planned_split_of_a_real_dataset_is_within_one_subject_per_site_and_part
 def test_bad_dataset_lists_are_errors_naming_the_problem(datasets, message):
     with pytest.raises(ValueError, match=message):
         datasets_from_config({"datasets": datasets})
+
+
+def test_a_bids_dataset_takes_its_modalities_labels_and_path_from_the_config():
+    (spec,) = datasets_from_config({"datasets": [{"name": "mine", "kind": "bids", "path": "/data/mine",
+                                                  "n_subjects": 4, "modalities": ["T2w", "T1w"], "labelled": True}]})
+    assert (spec.modalities, spec.labelled, spec.real, spec.truth, spec.archives) == (("T2w", "T1w"), True, True,
+                                                                                     False, ())
+    assert spec.path == "/data/mine" and spec.subject_ids()[-1] == "sub-0004"
+    assert set(spec.subject_paths("resources/mine", "sub-0001")) == {"T2w", "T1w", "dseg"}
+
+
+def test_a_missing_bids_folder_is_an_error_naming_the_key(tmp_path):
+    specs = datasets_from_config({"datasets": [{"name": "ixi", "kind": "ixi", "n_subjects": 3},
+                                               {"name": "mine", "kind": "bids", "path": str(tmp_path / "nope"),
+                                                "n_subjects": 3, "modalities": ["T1w"]}]})
+    with pytest.raises(ValueError, match=r"datasets\[1\]\.path: the BIDS folder of dataset 'mine'"):
+        check_local_folders(specs)
+    check_local_folders([*specs[:1], *datasets_from_config({"datasets": [
+        {"name": "mine", "kind": "bids", "path": str(tmp_path), "n_subjects": 3, "modalities": ["T1w"]}]})])

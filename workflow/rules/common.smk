@@ -6,7 +6,7 @@ from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
 try:  # the torch-free plan (neuroicl.plan): building the DAG imports no science stack
-    from neuroicl.plan.datasets import MANUAL_ENTRIES
+    from neuroicl.plan.datasets import MANUAL_ENTRIES, check_local_folders
     from neuroicl.plan.experiment import Plan
     from neuroicl.plan.reference import resolve_reference
 except ImportError as error:
@@ -23,6 +23,10 @@ COHORT = PLAN.cohort
 DATASETS = PLAN.datasets
 EMBEDDED = PLAN.embedded
 REAL = PLAN.real
+# Your own BIDS folders (kind: bids): adapted from `path`, nothing downloaded; a missing folder stops here.
+LOCAL = [name for name in REAL if DATASETS[name].path is not None]
+DOWNLOADED = [name for name in REAL if name not in LOCAL]
+check_local_folders(list(DATASETS.values()))
 SUBJECTS = PLAN.subjects
 RUNS = PLAN.runs
 # The long training jobs as a wildcard pattern ("(?!)" matches nothing); Neuralizer-seen's goes to train_first
@@ -67,6 +71,11 @@ def get_adapted_files(name):
 def get_download_receipts(name):
     """The download receipts of the registry entries a real dataset's adapter reads."""
     return [f"resources/downloads/{entry}.json" for entry in DATASETS[name].archives]
+
+
+def get_bids_description(name):
+    """The dataset_description.json BIDS requires at the root of local dataset `name` (its adapter's input)."""
+    return f"{DATASETS[name].path}/dataset_description.json"
 
 
 def get_cohort_figure_subjects():

@@ -115,7 +115,7 @@ rule download:
 
 # One adapter job per real dataset of `datasets:`: its archives → resources/<name>/ in the common
 # layout (neuroicl.plan.layout): every subject file, participants.tsv, adapter_report.tsv.
-for name in REAL:
+for name in DOWNLOADED:
 
     rule:
         name:
@@ -134,3 +134,27 @@ for name in REAL:
             registry=str(REGISTRY),
         script:
             "../scripts/adapt_dataset.py"
+
+
+# One adapter job per local BIDS folder (kind: bids): `path` → resources/<name>/ in the same layout,
+# with the report of what was kept or skipped and why (docs/datasets.md, "Your own BIDS dataset").
+for name in LOCAL:
+
+    rule:
+        name:
+            f"adapt_{name}"
+        input:
+            get_bids_description(name),
+        output:
+            **get_adapted_files(name),
+        log:
+            f"logs/data/{name}/adapter_report.log",
+        conda:
+            "../../envs/data.yaml"
+        params:
+            path=DATASETS[name].path,
+            n_subjects=DATASETS[name].n_subjects,
+            modalities=list(DATASETS[name].modalities),
+            labelled=DATASETS[name].labelled,
+        script:
+            "../scripts/adapt_bids.py"

@@ -10,11 +10,15 @@ Example:
     >>> specs = datasets_from_config({"datasets": [{"name": "ixi", "kind": "ixi", "n_subjects": 570}]})
     >>> specs[0].modalities, specs[0].subject_ids()[-1]
     (('T1w', 'T2w', 'PDw'), 'sub-0570')
+
+A local BIDS folder (``kind: bids``) names its ``path``, the ``modalities`` every kept subject must
+have and whether it is ``labelled``; it needs no download (docs/datasets.md, "Your own BIDS dataset").
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from neuroicl.plan import layout
@@ -22,6 +26,8 @@ from neuroicl.plan.cohort import CohortSpec
 from neuroicl.plan.splits import split_sizes
 
 EMBEDDED = "embedded"
+#: A local BIDS folder brought to the common layout by :mod:`neuroicl.datasets.adapters.bids`.
+BIDS = "bids"
 
 #: Registry entries behind data-use agreements: the download rule stops with instructions, then
 #: validates what the user placed (``resources/datasets/registry.yaml``).
@@ -39,7 +45,8 @@ class DatasetSpec:
         modalities: images every subject has, in channel order.
         labelled: whether label maps (``dseg``) exist.
         truth: whether truth files (brain mask, bias field, pose) exist for preprocessing QC.
-        archives: registry entries the adapter reads (none for embedded).
+        archives: registry entries the adapter reads (none for embedded and local BIDS folders).
+        path: the local BIDS folder of a ``bids`` dataset (None for the other kinds).
     """
 
     name: str
@@ -49,6 +56,7 @@ class DatasetSpec:
     labelled: bool
     truth: bool
     archives: tuple[str, ...] = ()
+    path: str | None = None
 
     @property
     def real(self) -> bool:
@@ -83,8 +91,13 @@ def datasets_from_config(config: dict[str, Any], cohort: CohortSpec | None = Non
                 raise ValueError(f"datasets: {name!r} is the embedded cohort, but the config has no `cohort:` block")
             specs.append(DatasetSpec(name, kind, cohort.n_subjects, tuple(cohort.modalities), True, True))
             continue
+        if kind == BIDS:
+            modalities, labelled = tuple(entry["modalities"]), bool(entry.get("labelled", False))
+            n_subjects = int(entry["n_subjects"])
+            specs.append(DatasetSpec(name, kind, n_subjects, modalities, labelled, False, (), entry["path"]))
+            continue
         if kind not in layout.KINDS:
-            raise ValueError(f"datasets: {name!r} has kind {kind!r}; kinds: {[EMBEDDED, *layout.KINDS]}")
+            raise ValueError(f"datasets: {name!r} has kind {kind!r}; kinds: {[EMBEDDED, BIDS, *layout.KINDS]}")
         spec = layout.KINDS[kind]
         specs.append(
             DatasetSpec(name, kind, int(entry["n_subjects"]), spec.modalities, spec.labelled, False, spec.archives)
@@ -93,6 +106,22 @@ def datasets_from_config(config: dict[str, Any], cohort: CohortSpec | None = Non
     if len(set(names)) != len(names) or sum(not spec.real for spec in specs) > 1:
         raise ValueError(f"datasets: names must be unique and the embedded cohort used at most once, got {names}")
     return specs
+
+
+def check_local_folders(specs: list[DatasetSpec]) -> None:
+    """Stop if a ``bids`` dataset's ``path`` is not a folder (relative paths: from the working directory).
+
+    Kept out of :func:`datasets_from_config` so that a plan can be built where the data is not.
+
+    Raises:
+        ValueError: naming the key (``datasets[<i>].path``), the dataset and the path.
+    """
+    for index, spec in enumerate(specs):
+        if spec.path is not None and not Path(spec.path).is_dir():
+            raise ValueError(
+                f"datasets[{index}].path: the BIDS folder of dataset {spec.name!r}, {spec.path!r}, is not a folder "
+                f"(looked in {Path(spec.path).absolute()}); fix the path or remove the dataset"
+            )
 
 
 def planned_split_sizes(spec: DatasetSpec, splits: dict[str, Any], cohort: CohortSpec | None = None) -> dict[str, int]:

@@ -25,7 +25,7 @@ import pandas as pd
 
 from neuroicl.core.io import write_json, write_nifti, write_tsv
 from neuroicl.datasets.errors import AdapterError
-from neuroicl.plan.layout import KINDS, REPORT, participant_ids, subject_paths
+from neuroicl.plan.layout import KINDS, REPORT, DatasetKind, participant_ids, subject_paths
 
 NA = "n/a"
 log = logging.getLogger(__name__)
@@ -104,15 +104,22 @@ def load_volume(path: Path, ndim: int = 3) -> Volume:
 
 
 def build(
-    kind: str, candidates: Iterable[Candidate], out_root: str | os.PathLike, n_subjects: int, description: dict
+    kind: str,
+    candidates: Iterable[Candidate],
+    out_root: str | os.PathLike,
+    n_subjects: int,
+    description: dict,
+    spec: DatasetKind | None = None,
 ) -> AdapterResult:
     """Write the first ``n_subjects`` valid candidates of a ``kind`` dataset to ``out_root``.
+
+    ``spec`` (modalities, labelled) defaults to ``KINDS[kind]``; a local BIDS folder passes its own.
 
     Raises:
         AdapterError: fewer than ``n_subjects`` valid subjects (the message lists why others were
             skipped); nothing is written.
     """
-    spec = KINDS[kind]
+    spec = spec or KINDS[kind]
     if n_subjects < 1:
         raise AdapterError(f"{kind}: n_subjects must be ≥ 1, got {n_subjects}")
     out_root = Path(out_root)
@@ -134,7 +141,7 @@ def build(
                 break
             try:
                 subject = candidate.load()
-                _check(kind, subject)
+                _check(kind, spec, subject)
             except Skip as reason:
                 skipped.append((candidate.source_id, str(reason)))
                 report.append({"source_id": candidate.source_id, "status": "skipped", "reason": str(reason)})
@@ -165,9 +172,8 @@ def build(
     return AdapterResult(out_root, tuple(kept), tuple(skipped))
 
 
-def _check(kind: str, subject: Subject) -> None:
+def _check(kind: str, spec: DatasetKind, subject: Subject) -> None:
     """Guard the contract: the kind's modalities, a label map iff labelled, one grid for all."""
-    spec = KINDS[kind]
     if tuple(subject.images) != spec.modalities or (subject.dseg is not None) != spec.labelled:
         raise AdapterError(
             f"{kind} adapter returned {list(subject.images)} (labels: {subject.dseg is not None}); the kind needs "
