@@ -312,6 +312,46 @@ def test_report_has_every_figure(root, tiny_run):
 
 
 @pytest.mark.workflow
+def test_predict_on_raw_native_volumes_matches_the_pipelines_evaluation(tiny_run, tmp_path):
+    """`neuroicl predict` with Neuralizer-seen's model file (its stored settings, no config) on the held-out
+    subject's raw T1w, with the training subjects' raw T1w and native cortex masks as context: its Dice against
+    the native truth is within 0.05 of the pipeline's own Dice for that subject, task and L. The tiny model is
+    barely trained, so this checks the chain end to end (docs/inference.md has the demo-scale comparison)."""
+    from neuroicl.inference.cli import main
+
+    splits = read_splits(tiny_run / "results" / "splits" / "embedded.json")
+    subject, context = splits["test"][0], splits["train"][:2]
+    cohort = tiny_run / "resources" / "embedded"
+    cortex = (3, 4)
+
+    def truth(s: str) -> nib.Nifti1Image:
+        return nib.load(cohort / "derivatives" / "truth" / s / "anat" / f"{s}_dseg.nii.gz")
+
+    masks = []
+    for s in context:
+        image = truth(s)
+        masks.append(str(tmp_path / f"{s}_cortex.nii.gz"))
+        nib.save(nib.Nifti1Image(np.isin(np.asarray(image.dataobj), cortex).astype(np.uint8), image.affine), masks[-1])
+    target = cohort / subject / "anat" / f"{subject}_T1w.nii.gz"
+    out = tmp_path / f"{subject}_cortex_pred.nii.gz"
+    code = main(["predict", "--model", str(tiny_run / "results" / "train" / "neuralizer-seen" / "model.pt"),
+                 "--target", str(target), "--out", str(out), "--context-in",
+                 *[str(cohort / s / "anat" / f"{s}_T1w.nii.gz") for s in context], "--context-out", *masks,
+                 "--threads", "2", "--quiet"])
+    assert code == 0
+    written, raw = nib.load(out), nib.load(target)
+    assert written.shape == raw.shape and np.array_equal(written.affine, raw.affine)
+    prediction = np.asarray(written.dataobj)
+    assert set(np.unique(prediction)) <= {0, 1}
+    truth_mask = np.isin(np.asarray(truth(subject).dataobj), cortex)
+    native = 2 * (prediction.astype(bool) & truth_mask).sum() / max(prediction.sum() + truth_mask.sum(), 1)
+    metrics = pd.read_csv(tiny_run / "results" / "evaluate" / "neuralizer-seen" / "metrics.csv")
+    rows = metrics.query("subject == @subject and label == 'cortex' and modality == 'T1w' and metric == 'dice' "
+                         "and context_size == 2")
+    assert len(rows) and abs(native - rows["value"].mean()) <= 0.05, (native, rows["value"].mean())
+
+
+@pytest.mark.workflow
 def test_retraining_from_scratch_gives_identical_metrics(root, tiny_run):
     """Same config and seed, no checkpoint to resume: the same model and byte-identical metrics."""
     metrics = tiny_run / "results" / "evaluate" / "neuralizer-seen" / "metrics.csv"

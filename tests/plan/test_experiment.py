@@ -54,7 +54,8 @@ def test_the_default_plan_lists_the_cohort_and_every_run(default):
 
 def test_a_run_reads_only_its_own_model_block(default):
     config = default.run_config("unet-denoising-all")
-    assert set(config) == {"tasks", "training", "evaluation", "models", "preprocess"}
+    assert set(config) == {"tasks", "training", "evaluation", "models", "preprocess", "reference"}
+    assert config["preprocess"]["grid"] == default.config["preprocess"]["grid"]  # the model file keeps it
     assert list(config["models"]["hyperparameters"]) == ["unet"] and "runs" not in config["training"]
     assert default.run_config("identity")["models"] == {"hyperparameters": {"identity": {}}}
 

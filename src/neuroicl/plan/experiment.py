@@ -119,8 +119,9 @@ class Plan:
         """The config parts run ``name``'s training and evaluation read: a change elsewhere reruns neither.
 
         Keys: ``tasks``, ``training`` (without the catalogue's ``runs``), ``evaluation``,
-        ``models.hyperparameters.<its model>`` (with the run's own ``hparams`` over them) and
-        ``preprocess.slices``.
+        ``models.hyperparameters.<its model>`` (with the run's own ``hparams`` over them), ``preprocess`` and
+        ``reference`` (what its slices were made with, which its model file keeps for ``neuroicl predict``; a
+        change there changes the slice store, and so reruns the run anyway).
         """
         run = self.run(name)
         training = {key: value for key, value in self.config["training"].items() if key != "runs"}
@@ -130,7 +131,8 @@ class Plan:
             "training": training,
             "evaluation": self.config["evaluation"],
             "models": {"hyperparameters": {run.model: hparams}},
-            "preprocess": {"slices": self.config["preprocess"]["slices"]},
+            "preprocess": self.config["preprocess"],
+            "reference": self.config["reference"],
         }
 
     def summary(self, throughput: str | Path) -> str:

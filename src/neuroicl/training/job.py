@@ -24,7 +24,7 @@ import torch
 from neuroicl.core.io import atomic_path
 from neuroicl.data.sources import open_datasets
 from neuroicl.models.base import TrainablePredictor
-from neuroicl.models.model_file import save_networks
+from neuroicl.models.model_file import prediction_info, save_networks
 from neuroicl.plan.runs import Run
 from neuroicl.training.checkpoint import file_stamp
 from neuroicl.training.runner import fit
@@ -94,6 +94,7 @@ def run_job(job: TrainJob, world: World | None = None) -> dict[str, TrainablePre
     if world.rank == 0:
         with atomic_path(job.log) as temporary:
             pd.DataFrame(rows).to_csv(temporary, index=False, float_format="%.6g")
-        save_networks(job.model, run.name, run.model, job.config["models"]["hyperparameters"][run.model], networks)
+        hparams = job.config["models"]["hyperparameters"][run.model]
+        save_networks(job.model, run.name, run.model, hparams, networks, prediction_info(run, job.config))
         _log.info("done: %d log rows, final loss %.4f", len(rows), rows[-1]["loss"])
     return networks
