@@ -113,7 +113,9 @@ def test_only_a_bids_dataset_takes_a_path(root, test_config):
 
 
 def test_snakemake_stops_on_a_missing_bids_folder_naming_the_key(root, tmp_path, test_config):
-    run = _dry_run(root, tmp_path, test_config)  # tests/config/config.yaml's BIDS folder is written by its test
+    test_config["datasets"].append({"name": "mystudy", "kind": "bids", "path": "bids/mystudy", "n_subjects": 3,
+                                    "modalities": ["T1w"]})  # a folder nobody wrote
+    run = _dry_run(root, tmp_path, test_config)
     assert run.returncode != 0
     assert "datasets[1].path" in run.stderr + run.stdout and "bids/mystudy" in run.stderr + run.stdout
 

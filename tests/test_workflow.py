@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+import yaml
 from matplotlib import pyplot as plt
 
 from neuroicl.core.io import load_arrays
@@ -35,6 +36,10 @@ from neuroicl.tasks.examples import augmentation_examples, example_setup, task_e
 from tests.helpers.bids import write_bids_cohort
 
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
+#: A local BIDS dataset (kind: bids) the end-to-end run adds to the tiny config; kept out of tests/config/config.yaml,
+#: whose other users (the SLURM test, dry runs) would otherwise need the folder written first.
+BIDS_DATASET = {"name": "mystudy", "kind": "bids", "path": "bids/mystudy", "n_subjects": 3,
+                "modalities": ["T1w", "FLAIR"], "labelled": True}
 
 
 def rules_run(stderr: str) -> list[str]:
@@ -68,15 +73,16 @@ def test_snakefmt_is_clean(root):
 
 @pytest.fixture(scope="module")
 def tiny_run(root, tmp_path_factory, config_loader) -> Path:
-    """`snakemake all` on tests/config/config.yaml (3 cohort subjects and a BIDS folder of 3), once for this module.
+    """`snakemake all` on tests/config/config.yaml plus BIDS_DATASET (3 cohort subjects, a BIDS folder of 3), once.
 
     The BIDS folder (dataset `mystudy`) is synthesized first with the workflow's own reference anatomy: an empty
     BIDS folder lets the workflow build that anatomy, the test writes the subjects, then `all` runs."""
     folder = tmp_path_factory.mktemp("tiny")
     (folder / "config").mkdir()
-    shutil.copy(root / "tests" / "config" / "config.yaml", folder / "config" / "config.yaml")
     config = config_loader()
-    (bids,) = [folder / entry["path"] for entry in config["datasets"] if entry["kind"] == "bids"]
+    config["datasets"].append(BIDS_DATASET)
+    (folder / "config" / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    bids = folder / BIDS_DATASET["path"]
     bids.mkdir(parents=True)
     run = _snakemake(root, folder, "resources/reference/anatomy.npz")
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
