@@ -18,11 +18,15 @@ from matplotlib import pyplot as plt
 
 from neuroicl.core.io import load_arrays
 from neuroicl.data.anatomy import Anatomy
+from neuroicl.data.domains import domain_images, open_study_data
 from neuroicl.data.slice_store import SliceStore
 from neuroicl.data.sources import open_datasets
 from neuroicl.data.splits import read_splits
 from neuroicl.evaluation import metrics_table
+from neuroicl.evaluation.istn_study import transform_examples
+from neuroicl.models.istn_file import load_istn_model
 from neuroicl.paper.claims import claims
+from neuroicl.paper.istn_study import istn_claims
 from neuroicl.paper.metaseg_study import study_claims
 from neuroicl.paper.metaseg_study import summarize as study_summarize
 from neuroicl.paper.mvg_study import mvg_claims
@@ -30,9 +34,12 @@ from neuroicl.paper.table4 import summarize
 from neuroicl.plots import PNG_DPI
 from neuroicl.plots.cohort import cohort_figure
 from neuroicl.plots.curves import FIGURES, performance_figure
+from neuroicl.plots.istn import PNG_DPI as ISTN_DPI
+from neuroicl.plots.istn import transform_figure
 from neuroicl.plots.samples import SAMPLE_FIGURES, figure_tasks, sample_figure
 from neuroicl.plots.tasks import augmentation_figure, task_figure
 from neuroicl.tasks.examples import augmentation_examples, example_setup, task_examples
+from neuroicl.training.istn_job import setup
 from tests.helpers.bids import write_bids_cohort
 
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
@@ -254,6 +261,7 @@ def test_training_evaluation_and_paper_outputs(tiny_run, test_config):
                          "metaseg-segmentation-all", "metaseg-ablation_random", "metaseg-ablation_image_only")
     mvg_tasks, mvg_ablation = (pd.read_csv(results / "tables" / f"mvg_{name}.csv") for name in ("tasks", "ablation"))
     study += mvg_claims(mvg_ablation, mvg_tasks)
+    study += istn_claims(pd.read_csv(results / "tables" / "istn.csv"))
     shown = pd.read_csv(results / "tables" / "claims.csv")  # the claims table: the verdicts of these metrics
     verdicts = shown["verdict"].fillna("n/a")  # pandas reads "n/a" as NaN
     assert verdicts.tolist() == claims(summarize(metrics), study)["verdict"].tolist()
@@ -300,6 +308,39 @@ def test_training_evaluation_and_paper_outputs(tiny_run, test_config):
 
 
 @pytest.mark.workflow
+def test_istn_study_outputs(tiny_run, test_config):
+    """ISTN's study at tiny scale: T_S per task, one bi-directional adaptation training both inits, scores, Tables
+    2-3, Figs. 3-4 (showing the models' own transforms) and the claims; only the source site's labels are read."""
+    results, folder = tiny_run / "results", tiny_run / "results" / "istn" / "embedded"
+    scores = pd.concat([pd.read_csv(folder / task / "siteA-siteB" / "scores.csv") for task in ("segmentation", "age")])
+    variants = {"itn-bspline_bi_scratch", "itn-bspline_bi_finetune"}
+    assert set(scores["model"]) == {"source", *variants} and set(scores["metric"]) == {"dice", "mae"}
+    assert set(scores.loc[scores["domain"] == "target", "site"]) == {"siteB"}
+    assert (scores["label_sites"] == "siteA").all()
+    table = pd.read_csv(results / "tables" / "istn.csv")
+    assert set(table["task"]) == {"segmentation", "age"} and set(table["model"]) == {"source", *variants}
+    text = (results / "tables" / "istn.md").read_text()
+    assert "| yes | B-spline | " in text and "Bi-ISTN (CycleGAN) MAE (years) (f)" in text
+    for job in ("segmentation/siteA/source", "segmentation/siteA-siteB/itn-bspline_bi", "age/siteA-siteB/scores"):
+        assert (tiny_run / "benchmarks" / "istn" / "embedded" / f"{job}.tsv").is_file()
+    store, _, splits = open_study_data(str(results / "preprocess" / "embedded" / "slices" / "index.tsv"),
+                                       str(tiny_run / "resources" / "embedded" / "participants.tsv"),
+                                       str(results / "splits" / "embedded.json"))
+    order = [s for part in ("test", "val", "train") for s in sorted(splits[part])]
+    models = {"itn+bspline": load_istn_model(folder / "segmentation" / "siteA-siteB" / "itn-bspline_bi" / "scratch.pt")}
+    threads = torch.get_num_threads()
+    setup(1)  # as the figure's job: one thread, denormals flushed
+    try:
+        examples = transform_examples(models, domain_images(store, "siteA", order, ["T1w"]), 1, order)
+    finally:
+        torch.set_num_threads(threads)
+        torch.set_flush_denormal(False)
+    assert_figure_shows(results / "figures" / "istn.png", transform_figure(examples, "siteA-siteB"), ISTN_DPI)
+    shown = pd.read_csv(results / "tables" / "claims.csv")
+    assert shown["claim"].str.contains("No training or model selection read a label of siteB").sum() == 2
+
+
+@pytest.mark.workflow
 def test_a_figure_rebuilds_from_cached_metrics_alone(root, tiny_run):
     (tiny_run / "results" / "figures" / "fig4.pdf").unlink()
     run = _snakemake(root, tiny_run, "results/figures/fig4.pdf")
@@ -314,7 +355,7 @@ def test_report_has_every_figure(root, tiny_run):
     assert run.returncode == 0, run.stderr[-3000:]
     text = (tiny_run / "report.html").read_text(errors="replace")
     assert all(name in text for name in ("fig4.pdf", "fig12.pdf", "fig6.pdf", "cohort.png", "tasks.png", "claims.csv",
-                                         "mvg_ablation.md", "mvg_tasks.md"))
+                                         "mvg_ablation.md", "mvg_tasks.md", "istn.md", "istn.pdf"))
 
 
 @pytest.mark.workflow

@@ -8,6 +8,7 @@ from snakemake.utils import validate
 try:  # the torch-free plan (neuroicl.plan): building the DAG imports no science stack
     from neuroicl.plan.datasets import MANUAL_ENTRIES, check_local_folders
     from neuroicl.plan.experiment import Plan
+    from neuroicl.plan.istn_study import ISTNStudy
     from neuroicl.plan.reference import resolve_reference
 except ImportError as error:
     raise WorkflowError(
@@ -236,6 +237,7 @@ def get_final_outputs(wildcards):
         *PAPER_OUTPUTS,
         *STUDY_OUTPUTS,
         *MVG_OUTPUTS,
+        *ISTN_OUTPUTS,
     ]
 
 
@@ -307,6 +309,8 @@ def get_claims_inputs(wildcards):
         inputs["mvg_tasks"] = "results/tables/mvg_tasks.csv"
     if MVG_ABLATION:
         inputs["mvg_ablation"] = "results/tables/mvg_ablation.csv"
+    if ISTN:
+        inputs["istn"] = "results/tables/istn.csv"
     return inputs
 
 
@@ -319,3 +323,57 @@ def get_claims_study_models():
         "random": STUDY.random,
         "image_only": STUDY.image_only,
     }
+
+
+# ISTN's own study (config block istn; workflow/rules/istn.smk).
+
+ISTN = ISTNStudy.of(config, DATASETS, COHORT)  # or None without an istn block
+ISTN_OUTPUTS = (
+    [
+        "results/tables/istn.csv",
+        "results/tables/istn.md",
+        "results/figures/istn.pdf",
+        "results/figures/istn.png",
+    ]
+    if ISTN
+    else []
+)
+
+
+def get_istn_inputs(wildcards):
+    """The study dataset's slice store (`index` its index.tsv), split and participants table (for `unpack`)."""
+    name = ISTN.dataset
+    return {
+        "store": [f"results/preprocess/{name}/slices/{file}" for file in STORE_FILES],
+        "index": f"results/preprocess/{name}/slices/index.tsv",
+        "splits": f"results/splits/{name}.json",
+        "participants": f"resources/{name}/participants.tsv",
+    }
+
+
+def get_istn_adapt_inputs(wildcards):
+    """An adaptation's data, and T_S of its source site when an init is fine-tuned from it."""
+    inputs = get_istn_inputs(wildcards)
+    if "finetune" in ISTN.inits():
+        source, _ = ISTN.pair(wildcards.pair)
+        inputs["source"] = ISTN.source_model(wildcards.task, source)
+    return inputs
+
+
+def get_istn_evaluate_inputs(wildcards):
+    """A task and pair's data, T_S and every adapted model (`adapted` in variant order)."""
+    source, _ = ISTN.pair(wildcards.pair)
+    inputs = get_istn_inputs(wildcards)
+    inputs["source"] = ISTN.source_model(wildcards.task, source)
+    inputs["adapted"] = [
+        ISTN.adapted_model(
+            wildcards.task, wildcards.pair, variant.adaptation, variant.init
+        )
+        for variant in ISTN.variants
+    ]
+    return inputs
+
+
+def get_istn_figure_inputs(wildcards):
+    """The data and the adapted model of each ISTN mode the figure shows (`models` in mode order)."""
+    return get_istn_inputs(wildcards) | {"models": list(ISTN.figure_models().values())}

@@ -5,7 +5,7 @@ import pandas as pd
 from neuroicl.core.io import atomic_path
 from neuroicl.core.logs import to_file
 from neuroicl.evaluation import metrics_table
-from neuroicl.paper import metaseg_study, mvg_study
+from neuroicl.paper import istn_study, metaseg_study, mvg_study
 from neuroicl.paper.claims import claims, to_markdown
 from neuroicl.paper.table4 import summarize
 
@@ -18,6 +18,8 @@ if "metaseg_steps" in snakemake.input.keys():  # MetaSeg's study
 if "mvg_tasks" in snakemake.input.keys():  # MVG's own outputs (and its ablation, where the config has it)
     mvg_ablation = pd.read_csv(snakemake.input.mvg_ablation) if "mvg_ablation" in snakemake.input.keys() else None
     extra += mvg_study.mvg_claims(mvg_ablation, pd.read_csv(snakemake.input.mvg_tasks))
+if "istn" in snakemake.input.keys():  # ISTN's study
+    extra += istn_study.istn_claims(pd.read_csv(snakemake.input.istn))
 table = claims(summarize(metrics_table.read(snakemake.input.metrics)), extra)
 log.info("%s", table["verdict"].value_counts().to_dict())
 with atomic_path(snakemake.output.csv) as temporary:

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from neuroicl.paper.table4 import TASKS
-from neuroicl.plan.families import family_of, outputs_image
+from neuroicl.plan.families import TASK_FAMILY, family_of, outputs_image
 from neuroicl.plan.runs import VARIANTS
 
 #: The legend names of the rows the claims compare (:data:`neuroicl.plan.runs.VARIANTS`).
@@ -206,6 +206,8 @@ def _number(value: float | None, task: str) -> str:
         return "–"
     if task == "(all tasks)":
         return f"{value:g}"
+    if task not in TASK_FAMILY:  # a study's own task (ISTN's sex, age)
+        return f"{value:.2f}"
     return f"{value:.2f}" if family_of(task) in ("segmentation", "skull_strip") else f"{value:.1f}"
 
 
