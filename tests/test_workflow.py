@@ -311,8 +311,9 @@ def test_training_evaluation_and_paper_outputs(tiny_run, test_config):
 def test_istn_study_outputs(tiny_run, test_config):
     """ISTN's study at tiny scale: T_S per task, one bi-directional adaptation training both inits, scores, Tables
     2-3, Figs. 3-4 (showing the models' own transforms) and the claims; only the source site's labels are read."""
-    results, folder = tiny_run / "results", tiny_run / "results" / "istn" / "embedded"
-    scores = pd.concat([pd.read_csv(folder / task / "siteA-siteB" / "scores.csv") for task in ("segmentation", "age")])
+    results = tiny_run / "results"
+    folder, scored = results / "train" / "istn" / "embedded", results / "evaluate" / "istn" / "embedded"
+    scores = pd.concat([pd.read_csv(scored / task / "siteA-siteB" / "scores.csv") for task in ("segmentation", "age")])
     variants = {"itn-bspline_bi_scratch", "itn-bspline_bi_finetune"}
     assert set(scores["model"]) == {"source", *variants} and set(scores["metric"]) == {"dice", "mae"}
     assert set(scores.loc[scores["domain"] == "target", "site"]) == {"siteB"}
@@ -321,8 +322,9 @@ def test_istn_study_outputs(tiny_run, test_config):
     assert set(table["task"]) == {"segmentation", "age"} and set(table["model"]) == {"source", *variants}
     text = (results / "tables" / "istn.md").read_text()
     assert "| yes | B-spline | " in text and "Bi-ISTN (CycleGAN) MAE (years) (f)" in text
-    for job in ("segmentation/siteA/source", "segmentation/siteA-siteB/itn-bspline_bi", "age/siteA-siteB/scores"):
-        assert (tiny_run / "benchmarks" / "istn" / "embedded" / f"{job}.tsv").is_file()
+    for job in ("train/istn/embedded/segmentation/siteA/source", "train/istn/embedded/segmentation/siteA-siteB/"
+                "itn-bspline_bi", "evaluate/istn/embedded/age/siteA-siteB/scores"):
+        assert (tiny_run / "benchmarks" / f"{job}.tsv").is_file()
     store, _, splits = open_study_data(str(results / "preprocess" / "embedded" / "slices" / "index.tsv"),
                                        str(tiny_run / "resources" / "embedded" / "participants.tsv"),
                                        str(results / "splits" / "embedded.json"))

@@ -28,8 +28,11 @@ def test_the_default_config_plans_one_pair_and_both_inits(default_config):
     assert study.adaptations() == ["itn-affine_uni"] and study.inits() == ["scratch", "finetune"]
     assert study.labels == {"cortex": (3, 4), "lateral_ventricle": (5, 6)}
     assert study.adapted_model("segmentation", "siteA-siteC", "itn-affine_uni", "finetune") == \
-        "results/istn/embedded/segmentation/siteA-siteC/itn-affine_uni/finetune.pt"
-    assert study.source_model("segmentation", "siteA") == "results/istn/embedded/segmentation/siteA/source/model.pt"
+        "results/train/istn/embedded/segmentation/siteA-siteC/itn-affine_uni/finetune.pt"
+    assert study.source_model("segmentation", "siteA") == \
+        "results/train/istn/embedded/segmentation/siteA/source/model.pt"
+    assert study.scores("segmentation", "siteA-siteC") == \
+        "results/evaluate/istn/embedded/segmentation/siteA-siteC/scores.csv"
 
 
 def test_no_block_no_study(default_config):

@@ -10,12 +10,12 @@ if ISTN:
         input:
             unpack(get_istn_inputs),
         output:
-            model="results/istn/{dataset}/{task}/{site}/source/model.pt",
-            log="results/istn/{dataset}/{task}/{site}/source/log.csv",
+            model="results/train/istn/{dataset}/{task}/{site}/source/model.pt",
+            log="results/train/istn/{dataset}/{task}/{site}/source/log.csv",
         log:
-            "logs/istn/{dataset}/{task}/{site}/source.log",
+            "logs/train/istn/{dataset}/{task}/{site}/source.log",
         benchmark:
-            "benchmarks/istn/{dataset}/{task}/{site}/source.tsv"
+            "benchmarks/train/istn/{dataset}/{task}/{site}/source.tsv"
         wildcard_constraints:
             dataset=ISTN.dataset,
             task="|".join(ISTN.tasks),
@@ -34,14 +34,14 @@ if ISTN:
             unpack(get_istn_adapt_inputs),
         output:
             models=expand(
-                "results/istn/{{dataset}}/{{task}}/{{pair}}/{{adaptation}}/{init}.pt",
+                "results/train/istn/{{dataset}}/{{task}}/{{pair}}/{{adaptation}}/{init}.pt",
                 init=ISTN.inits(),
             ),
-            log="results/istn/{dataset}/{task}/{pair}/{adaptation}/log.csv",
+            log="results/train/istn/{dataset}/{task}/{pair}/{adaptation}/log.csv",
         log:
-            "logs/istn/{dataset}/{task}/{pair}/{adaptation}.log",
+            "logs/train/istn/{dataset}/{task}/{pair}/{adaptation}.log",
         benchmark:
-            "benchmarks/istn/{dataset}/{task}/{pair}/{adaptation}.tsv"
+            "benchmarks/train/istn/{dataset}/{task}/{pair}/{adaptation}.tsv"
         wildcard_constraints:
             dataset=ISTN.dataset,
             task="|".join(ISTN.tasks),
@@ -61,11 +61,11 @@ if ISTN:
         input:
             unpack(get_istn_evaluate_inputs),
         output:
-            "results/istn/{dataset}/{task}/{pair}/scores.csv",
+            "results/evaluate/istn/{dataset}/{task}/{pair}/scores.csv",
         log:
-            "logs/istn/{dataset}/{task}/{pair}/scores.log",
+            "logs/evaluate/istn/{dataset}/{task}/{pair}/scores.log",
         benchmark:
-            "benchmarks/istn/{dataset}/{task}/{pair}/scores.tsv"
+            "benchmarks/evaluate/istn/{dataset}/{task}/{pair}/scores.tsv"
         wildcard_constraints:
             dataset=ISTN.dataset,
             task="|".join(ISTN.tasks),

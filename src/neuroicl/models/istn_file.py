@@ -1,5 +1,5 @@
-"""The model file of an ISTN study job (``results/istn/.../model.pt``): the selected task model, for an adapted model
-its ISTN(s), and what rebuilding them needs, so that evaluation and the figure read no config.
+"""The model file of an ISTN study job (``results/train/istn/.../model.pt``): the selected task model, for an adapted
+model its ISTN(s), and what rebuilding them needs, so that evaluation and the figure read no config.
 
 Example:
     >>> save_istn_model("model.pt", ISTNModel("age", 1, 0, hparams, 48, task=net, age_scale=AgeScale(50, 15)))

@@ -5,12 +5,14 @@ Robinson et al., MICCAI 2020 (Sec. 2, 4): a task model T_S trained on one site (
 retrained on the transformed source images (from scratch or fine-tuned from T_S) recovers part of the loss,
 without a target label. The study is its own set of jobs, not runs of Table 4:
 
-* ``istn_source``: T_S per task and source site (``results/istn/<dataset>/<task>/<site>/source/``);
-* ``istn_adapt``: one ISTN + T_S2T per task, pair and variant (``results/istn/<dataset>/<task>/<pair>/<variant>/``);
-  a variant is an ISTN mode (Table 2's rows: ITN, affine STN, B-spline STN, ITN + STN), a direction (uni, or
-  bi = CycleGAN) and the task model's start (scratch, or fine-tuned from T_S);
+* ``istn_source``: T_S per task and source site (``results/train/istn/<dataset>/<task>/<site>/source/``);
+* ``istn_adapt``: one ISTN + T_S2T per task, pair and variant
+  (``results/train/istn/<dataset>/<task>/<pair>/<variant>/``); a variant is an ISTN mode (Table 2's rows: ITN,
+  affine STN, B-spline STN, ITN + STN), a direction (uni, or bi = CycleGAN) and the task model's start (scratch,
+  or fine-tuned from T_S);
 * ``istn_evaluate``: T_S on the source test split (the single-site ceiling) and on the target, each T_S2T on the
-  target, per task and pair (``scores.csv``); then the table (Tables 2-3) and the figure (Figs. 3-4).
+  target, per task and pair (``results/evaluate/istn/<dataset>/<task>/<pair>/scores.csv``); then the table
+  (Tables 2-3) and the figure (Figs. 3-4).
 
 Torch-free: the workflow reads it while it builds the DAG.
 
@@ -180,9 +182,10 @@ class ISTNStudy:
     def variant_names(self) -> list[str]:
         return [variant.name for variant in self.variants]
 
-    def folder(self, task: str, part: str) -> str:
-        """``results/istn/<dataset>/<task>/<part>`` (``part``: a site or a pair name)."""
-        return f"results/istn/{self.dataset}/{task}/{part}"
+    def folder(self, task: str, part: str, stage: str = "train") -> str:
+        """``results/<stage>/istn/<dataset>/<task>/<part>`` (``part``: a site or a pair name; ``stage``: ``train``
+        for models, ``evaluate`` for scores)."""
+        return f"results/{stage}/istn/{self.dataset}/{task}/{part}"
 
     def source_model(self, task: str, site: str) -> str:
         return f"{self.folder(task, site)}/source/model.pt"
@@ -198,7 +201,7 @@ class ISTNStudy:
         return f"{self.folder(task, pair)}/{adaptation}/{init}.pt"
 
     def scores(self, task: str, pair: str) -> str:
-        return f"{self.folder(task, pair)}/scores.csv"
+        return f"{self.folder(task, pair, 'evaluate')}/scores.csv"
 
     def every_scores(self) -> list[str]:
         """Every task x pair's scores, in config order."""

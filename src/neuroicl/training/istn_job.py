@@ -96,8 +96,10 @@ def run_adaptation(study: ISTNStudy, task: str, pair: str, adaptation: str, stor
     job = f"istn/{study.dataset}/{task}/{pair}/{adaptation}"
     _log.info("%s: %d source, %d selection, %d target slices (%s)", job, len(train.images), len(selection.images),
               len(images.images), "transductive" if study.transductive else "target train split")
+    # the inits and T_S's file join the fingerprint: another init list or a retrained T_S never resumes this one
+    key = [stamp, list(models), file_stamp([source_model]) if "finetune" in models else None]
     fitted, rows = adapt(task, variant.mode, variant.direction, train, selection, images, inits,
-                         FitSettings.of(study.settings), _checkpoints(checkpoints, job, study, stamp), job, device,
+                         FitSettings.of(study.settings), _checkpoints(checkpoints, job, study, key), job, device,
                          progress)
     _write_log(log, rows)
     for init, path in models.items():
