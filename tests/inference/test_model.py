@@ -58,6 +58,23 @@ def test_a_config_without_the_run_is_an_error(tmp_path, test_config, root):
         load_model(path, config=root / "config" / "config.yaml")
 
 
+def test_a_parameter_free_run_is_named_with_its_config(root, test_config):
+    config = root / "tests" / "config" / "config.yaml"
+    model = load_model("context_mean", config)
+    assert model.run == "context_mean" and model.in_context and model.settings.grid.spacing_mm == 6.0
+    context_out = torch.zeros(1, 2, 3, 4, 4)
+    context_out[:, 0] = 1.0
+    target = torch.rand(1, 3, 4, 4)
+    predicted = model.network(None).predict(target, torch.rand(1, 2, 3, 4, 4), context_out, "mask")
+    assert torch.allclose(predicted, torch.full_like(target, 0.5))  # the mean of the two context masks
+    with pytest.raises(ValueError, match="context_mean: no such model file.*--config"):
+        load_model("context_mean")
+    with pytest.raises(ValueError, match="'neuralizer-seen' is trained; give its model file results/train/"):
+        load_model("neuralizer-seen", config)
+    with pytest.raises(ValueError, match=r"not a run of .*parameter-free runs: \['context_mean', 'identity'\]"):
+        load_model("floor", config)
+
+
 def test_a_file_that_is_no_model_file_is_named(tmp_path):
     (tmp_path / "weights.pt").write_bytes(b"junk")
     with pytest.raises(ValueError, match="weights.pt"):

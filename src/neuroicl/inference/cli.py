@@ -23,7 +23,8 @@ def parser() -> argparse.ArgumentParser:
         description="Preprocess target and context volumes as the pipeline does, predict slice by slice on the "
         "model grid, and write each prediction on its target's native grid with the target's header.",
     )
-    p.add_argument("--model", required=True, help="a model file, e.g. results/train/neuralizer-seen/model.pt")
+    p.add_argument("--model", required=True, help="a model file, e.g. results/train/neuralizer-seen/model.pt, or the "
+                   "name of a parameter-free run of --config (context_mean: the floor; identity)")
     p.add_argument("--target", nargs="+", required=True, help="target volume(s) (NIfTI, native space)")
     p.add_argument("--out", nargs="+", required=True, help="one output path per target (NIfTI)")
     p.add_argument("--context-in", nargs="*", default=[], help="context input volumes (same modality as targets)")
