@@ -401,6 +401,25 @@ def test_predict_on_raw_native_volumes_matches_the_pipelines_evaluation(tiny_run
 
 
 @pytest.mark.workflow
+def test_the_native_prediction_bench_reports_each_test_subject(tiny_run, tmp_path):
+    """bench/predict_native.py (docs/inference.md's table and figure) on the tiny run: a row per test subject of
+    the cohort with its native Dice and the pipeline's own for that subject, class and L, and the figure."""
+    from bench.predict_native import run
+
+    table = run(tiny_run, tmp_path, "neuralizer-seen", "cortex", 2, threads=2)
+    splits = read_splits(tiny_run / "results" / "splits" / "embedded.json")
+    assert list(table["subject"]) == sorted(splits["test"]) and table["native_dice"].between(0, 1).all()
+    metrics = pd.read_csv(tiny_run / "results" / "evaluate" / "neuralizer-seen" / "metrics.csv")
+    scored = metrics.query("dataset == 'embedded' and label == 'cortex' and modality == 'T1w' and metric == 'dice' "
+                           "and context_size == 2")
+    scored = scored.loc[scored["subject"] == table["subject"][0], "value"]
+    assert table["pipeline_dice"][0] == pytest.approx(scored.mean())
+    assert np.allclose(table["difference"], table["native_dice"] - table["pipeline_dice"])
+    assert pd.read_csv(tmp_path / "predict_native.csv").shape == table.shape
+    assert plt.imread(tmp_path / "predict_native.png").shape[2] in (3, 4)
+
+
+@pytest.mark.workflow
 def test_retraining_from_scratch_gives_identical_metrics(root, tiny_run):
     """Same config and seed, no checkpoint to resume: the same model and byte-identical metrics."""
     metrics = tiny_run / "results" / "evaluate" / "neuralizer-seen" / "metrics.csv"
