@@ -145,3 +145,13 @@ def test_paper_grid_gives_192_by_192_slices(root):
     shape = list(preprocess["grid"]["shape"])
     del shape[AXES[preprocess["slices"]["axis"]]]
     assert shape == [192, 192] and preprocess["grid"]["spacing_mm"] == 1.0
+
+
+def test_the_istn_covariate_overlay_is_a_valid_config(root):
+    """bench/istn_covariates.yaml (docs/models.md's covariate check) merged over the default, as `--configfile`."""
+    from snakemake.utils import update_config
+
+    config = yaml.safe_load((root / "config" / "config.yaml").read_text())
+    update_config(config, yaml.safe_load((root / "bench" / "istn_covariates.yaml").read_text()))
+    validate(config, str(root / SCHEMA))
+    assert config["cohort"]["n_subjects"] == 60 and config["istn"]["tasks"] == ["age", "sex"]
