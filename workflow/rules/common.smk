@@ -1,3 +1,4 @@
+import os
 import re
 import sys
 from pathlib import Path
@@ -10,6 +11,7 @@ try:  # the torch-free plan (neuroicl.plan): building the DAG imports no science
     from neuroicl.plan.experiment import Plan
     from neuroicl.plan.istn_study import ISTNStudy
     from neuroicl.plan.reference import resolve_reference
+    from neuroicl.plan.runtime import job_environment
 except ImportError as error:
     raise WorkflowError(
         f"the neuroicl package is not installed where Snakemake runs ({error}); from the repository root run "
@@ -17,6 +19,10 @@ except ImportError as error:
     ) from error
 
 validate(config, schema="../schemas/config.schema.yaml")
+
+# Every job inherits this process's environment: glibc malloc keeps freed tensors' memory for the next step
+# instead of unmapping it (src/neuroicl/plan/runtime.py; a value already set wins).
+os.environ.update(job_environment(os.environ))
 
 PLAN = Plan.from_config(config)
 REFERENCE = resolve_reference(config["reference"])
