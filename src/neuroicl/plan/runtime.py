@@ -3,9 +3,9 @@
 glibc's malloc serves every allocation above its dynamic mmap threshold (128 KiB at first, at most 32 MiB) with a
 fresh ``mmap`` and returns it with ``munmap``: each tensor of that size costs page faults and the kernel's zeroing
 of its pages again, in every training and evaluation step. Raising the threshold, the trim threshold and the top
-pad keeps freed memory in the process heap for the next step. Measured on the demo (docs/performance.md): a U-Net
-training job 2.8 -> 0.9 s of system time, Neuralizer's evaluation 10.6 -> 1.6 s and 14 % less wall time; numbers
-unchanged (allocation never changes arithmetic). The cost is a heap that shrinks only when a large block at its top
+pad keeps freed memory in the process heap for the next step. Measured on demo jobs (docs/performance.md): 10-31 %
+less wall time (Neuralizer's evaluation 10.6 -> 1.6 s of system time); numbers unchanged (allocation never changes
+arithmetic). The cost is a heap that shrinks only when a large block at its top
 is free. A value the user has set wins, so ``MALLOC_MMAP_THRESHOLD_=131072 snakemake ...`` restores glibc's start.
 
 Example:
