@@ -401,6 +401,31 @@ def test_predict_on_raw_native_volumes_matches_the_pipelines_evaluation(tiny_run
 
 
 @pytest.mark.workflow
+def test_predict_with_a_model_that_segments_matches_the_pipelines_evaluation(tiny_run, tmp_path):
+    """The per-label U-Net trained on every subject (200 tiny steps: it segments the cortex) predicts the held-out
+    subject's raw native T1w: its native Dice is well above 0 and within 0.05 of the pipeline's own Dice for that
+    subject and class (one target slice at the tiny config's repeats); a geometry error would break either."""
+    from neuroicl.inference.cli import main
+
+    subject = read_splits(tiny_run / "results" / "splits" / "embedded.json")["test"][0]
+    cohort = tiny_run / "resources" / "embedded"
+    target, out = cohort / subject / "anat" / f"{subject}_T1w.nii.gz", tmp_path / "cortex.nii.gz"
+    code = main(["predict", "--model", str(tiny_run / "results" / "train" / "unet-segmentation-all" / "model.pt"),
+                 "--label", "cortex", "--target", str(target), "--out", str(out), "--threads", "2", "--quiet"])
+    assert code == 0
+    prediction = np.asarray(nib.load(out).dataobj).astype(bool)
+    truth = nib.load(cohort / "derivatives" / "truth" / subject / "anat" / f"{subject}_dseg.nii.gz")
+    truth_mask = np.isin(np.asarray(truth.dataobj), (3, 4))
+    native = 2 * (prediction & truth_mask).sum() / (prediction.sum() + truth_mask.sum())
+    metrics = pd.read_csv(tiny_run / "results" / "evaluate" / "unet-segmentation-all" / "metrics.csv")
+    rows = metrics[(metrics["dataset"] == "embedded") & (metrics["subject"] == subject) & (metrics["label"] == "cortex")
+                   & (metrics["modality"] == "T1w") & (metrics["metric"] == "dice")]
+    assert len(rows) == 1
+    pipeline = float(rows["value"].iloc[0])
+    assert pipeline > 0.3 and native > 0.3 and abs(native - pipeline) <= 0.05, (native, pipeline)
+
+
+@pytest.mark.workflow
 def test_the_native_prediction_bench_reports_each_test_subject(tiny_run, tmp_path):
     """bench/predict_native.py (docs/inference.md's table and figure) on the tiny run: a row per test subject of
     the cohort with its native Dice and the pipeline's own for that subject, class and L, and the figure."""
