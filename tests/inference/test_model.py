@@ -135,3 +135,28 @@ def test_the_command_line_reports_a_bad_input_by_name(tmp_path, test_config, cap
                  "--context-in", target, str(tmp_path / "ex2_T1w.nii.gz"), "--context-out", target, "--quiet"])
     assert code == 2 and "--context-in gives 2 file(s) but --context-out 1" in capsys.readouterr().err
     assert not (tmp_path / "pred.nii.gz").exists()
+
+
+@pytest.mark.parametrize("run", ["neuralizer-seen", "universeg-skull_stripping", "mvg", "metaseg-segmentation-all",
+                                 "unet-segmentation-all", "context_mean", "identity"])
+def test_every_kind_of_model_predicts_a_grid(tmp_path, test_config, root, run):
+    """Each model of the comparison, in-context or not, turns grid volumes into a map on the grid (untrained
+    weights: not a probability yet; predict thresholds it)."""
+    from neuroicl.inference.predict import OnGrid, predict_grid
+
+    if run in ("context_mean", "identity"):
+        model = load_model(run, root / "tests" / "config" / "config.yaml")
+    else:
+        model = load_model(_model_file(tmp_path / "model.pt", test_config, run=run))
+    shape = model.settings.grid.shape
+    rng = np.random.default_rng(0)
+
+    def volume(output: bool) -> OnGrid:
+        image = rng.random(shape).astype(np.float32)
+        return OnGrid(image, np.ones(shape, bool), np.eye(4), (image > 0.5).astype(np.float32) if output else None)
+
+    label = "cortex" if model.info["per_label"] else None
+    grid = predict_grid(model, volume(False), [volume(True), volume(True)], "segmentation", label, 16, "cpu")
+    assert grid.shape == shape and np.isfinite(grid).all()
+    if run == "context_mean":  # the mean of two binary context masks
+        assert set(np.unique(grid)) <= {0.0, 0.5, 1.0}
