@@ -27,18 +27,12 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import yaml  # noqa: E402
 
-LABELS_KEY = ("evaluation", "labels")
+from neuroicl.core.metrics import dice  # noqa: E402
 
 
 def _mask(path: Path, ids: list[int]) -> tuple[np.ndarray, np.ndarray]:
     image = nib.load(path)
     return np.isin(np.asarray(image.dataobj), ids), image.affine
-
-
-def dice(a: np.ndarray, b: np.ndarray) -> float:
-    """Dice of two boolean volumes (1 when both are empty)."""
-    total = int(a.sum() + b.sum())
-    return 1.0 if total == 0 else 2.0 * float((a & b).sum()) / total
 
 
 def run(root: Path, out: Path, model_run: str, label: str, context: int, threads: int) -> pd.DataFrame:
@@ -48,7 +42,7 @@ def run(root: Path, out: Path, model_run: str, label: str, context: int, threads
 
     ants = import_ants(1)
     config = yaml.safe_load((root / "config" / "config.yaml").read_text())
-    ids = list(config[LABELS_KEY[0]][LABELS_KEY[1]][label])
+    ids = list(config["evaluation"]["labels"][label])
     splits = json.loads((root / "results" / "splits" / "embedded.json").read_text())
     cohort = root / "resources" / "embedded"
     truth_of = {s: cohort / "derivatives" / "truth" / s / "anat" / f"{s}_dseg.nii.gz"

@@ -17,6 +17,7 @@ import yaml
 from matplotlib import pyplot as plt
 
 from neuroicl.core.io import load_arrays
+from neuroicl.core.metrics import dice
 from neuroicl.data.anatomy import Anatomy
 from neuroicl.data.domains import domain_images, open_study_data
 from neuroicl.data.slice_store import SliceStore
@@ -393,7 +394,7 @@ def test_predict_on_raw_native_volumes_matches_the_pipelines_evaluation(tiny_run
     prediction = np.asarray(written.dataobj)
     assert set(np.unique(prediction)) <= {0, 1}
     truth_mask = np.isin(np.asarray(truth(subject).dataobj), cortex)
-    native = 2 * (prediction.astype(bool) & truth_mask).sum() / max(prediction.sum() + truth_mask.sum(), 1)
+    native = dice(prediction.astype(bool), truth_mask)
     metrics = pd.read_csv(tiny_run / "results" / "evaluate" / "neuralizer-seen" / "metrics.csv")
     rows = metrics.query("subject == @subject and label == 'cortex' and modality == 'T1w' and metric == 'dice' "
                          "and context_size == 2")
@@ -416,7 +417,7 @@ def test_predict_with_a_model_that_segments_matches_the_pipelines_evaluation(tin
     prediction = np.asarray(nib.load(out).dataobj).astype(bool)
     truth = nib.load(cohort / "derivatives" / "truth" / subject / "anat" / f"{subject}_dseg.nii.gz")
     truth_mask = np.isin(np.asarray(truth.dataobj), (3, 4))
-    native = 2 * (prediction & truth_mask).sum() / (prediction.sum() + truth_mask.sum())
+    native = dice(prediction, truth_mask)
     metrics = pd.read_csv(tiny_run / "results" / "evaluate" / "unet-segmentation-all" / "metrics.csv")
     rows = metrics[(metrics["dataset"] == "embedded") & (metrics["subject"] == subject) & (metrics["label"] == "cortex")
                    & (metrics["modality"] == "T1w") & (metrics["metric"] == "dice")]

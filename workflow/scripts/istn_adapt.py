@@ -5,7 +5,8 @@ checkpoints; the model files are written last."""
 from neuroicl.core.logs import to_file
 from neuroicl.data.domains import open_study_data
 from neuroicl.plan.istn_study import ISTNStudy
-from neuroicl.training.istn_job import run_adaptation, setup, stamp_of
+from neuroicl.training.checkpoint import file_stamp
+from neuroicl.training.istn_job import run_adaptation, setup
 
 log = to_file(snakemake.log[0])
 setup(snakemake.threads)
@@ -15,4 +16,4 @@ store, participants, splits = open_study_data(snakemake.input.index, snakemake.i
 models = dict(zip(snakemake.params.inits, snakemake.output.models, strict=True))
 run_adaptation(study, snakemake.wildcards.task, snakemake.wildcards.pair, snakemake.wildcards.adaptation, store,
                participants, splits, models, snakemake.output.log, snakemake.params.checkpoints,
-               snakemake.input.get("source"), stamp_of(snakemake.input.store))
+               snakemake.input.get("source"), file_stamp(snakemake.input.store))

@@ -4,7 +4,8 @@ its checkpoints; the model file is written last."""
 from neuroicl.core.logs import to_file
 from neuroicl.data.domains import open_study_data
 from neuroicl.plan.istn_study import ISTNStudy
-from neuroicl.training.istn_job import run_source, setup, stamp_of
+from neuroicl.training.checkpoint import file_stamp
+from neuroicl.training.istn_job import run_source, setup
 
 log = to_file(snakemake.log[0])
 setup(snakemake.threads)
@@ -12,4 +13,5 @@ study = ISTNStudy.from_dict(snakemake.params.study)
 store, participants, splits = open_study_data(snakemake.input.index, snakemake.input.participants,
                                               snakemake.input.splits)
 run_source(study, snakemake.wildcards.task, snakemake.wildcards.site, store, participants, splits,
-           snakemake.output.model, snakemake.output.log, snakemake.params.checkpoints, stamp_of(snakemake.input.store))
+           snakemake.output.model, snakemake.output.log, snakemake.params.checkpoints,
+           file_stamp(snakemake.input.store))

@@ -44,11 +44,11 @@ from neuroicl.training.istn import (
 from neuroicl.training.istn_fit import (
     OBJECTIVES,
     FitSettings,
-    _log_row,
-    _schedule,
     generators,
     images_on,
+    log_row,
     select,
+    set_lr,
     tensors_on,
     transformed,
 )
@@ -98,6 +98,7 @@ def adapt(task: str, mode: str, direction: str, train: LabelledDomain, selection
     classes = train.labels.shape[1] if task == "segmentation" else 0
     source, chosen = tensors_on(task, train, scale, device), tensors_on(task, selection, scale, device)
     target_images = images_on(target, device)
+
     def generator(part: str) -> torch.Generator:  # one per network: the ISTN's weights do not depend on the inits
         return torch.Generator(device=device).manual_seed(stable_seed("istn-init", job, settings.seed, part))
 
@@ -136,10 +137,10 @@ def adapt(task: str, mode: str, direction: str, train: LabelledDomain, selection
     for step in tqdm(range(start, settings.steps), initial=start, total=settings.steps, desc=job,
                      disable=not progress, mininterval=5.0):
         factor = settings.factor(step, settings.steps)
-        _schedule(optimizers.istn, settings.lr, factor)
-        _schedule(optimizers.discriminator, settings.lr, factor)
+        set_lr(optimizers.istn, settings.lr, factor)
+        set_lr(optimizers.discriminator, settings.lr, factor)
         for optimizer in task_optimizers.values():
-            _schedule(optimizer, settings.task_lr, factor)
+            set_lr(optimizer, settings.task_lr, factor)
         rng, generator = generators(settings.seed, job, step, device)
         rows = torch.as_tensor(rng.integers(len(source.images), size=settings.batch_size), device=device)
         others = torch.as_tensor(rng.integers(len(target_images), size=settings.batch_size), device=device)
@@ -167,7 +168,7 @@ def adapt(task: str, mode: str, direction: str, train: LabelledDomain, selection
         if done % settings.log_every == 0 or done == settings.steps:
             now = time.perf_counter()
             elapsed, clock = elapsed + now - clock, now
-            log.append(_log_row(done, sums, count, settings.lr * factor, elapsed, **pending))
+            log.append(log_row(done, sums, count, settings.lr * factor, elapsed, **pending))
             sums, count, pending = {}, 0, {}
         if done % settings.checkpoint_every == 0 or done == settings.steps:
             store.save(done, {

@@ -173,12 +173,14 @@ def select(task: str, model: nn.Module, images: Tensor, labels: Tensor, subjects
     return selection_score(task, subject_scores(task, predict(model, images), labels, subjects, scale))
 
 
-def _schedule(optimizer: torch.optim.Optimizer, lr: float, factor: float) -> None:
+def set_lr(optimizer: torch.optim.Optimizer, lr: float, factor: float) -> None:
+    """Every parameter group of ``optimizer`` at learning rate ``lr * factor``."""
     for group in optimizer.param_groups:
         group["lr"] = lr * factor
 
 
-def _log_row(step: int, sums: dict[str, float], count: int, lr: float, seconds: float, **extra: float) -> dict:
+def log_row(step: int, sums: dict[str, float], count: int, lr: float, seconds: float, **extra: float) -> dict:
+    """One row of a job's log: the step's mean losses over ``count`` steps, lr, seconds and ``extra`` values."""
     return {"step": step, **{k: v / max(count, 1) for k, v in sums.items()}, "lr": lr, "seconds": seconds, **extra}
 
 
@@ -222,7 +224,7 @@ def train_source(task: str, train: LabelledDomain, selection: LabelledDomain, cl
         if done % settings.log_every == 0 or done == settings.source_steps:
             now = time.perf_counter()
             elapsed, clock = elapsed + now - clock, now
-            log.append(_log_row(done, sums, count, optimizer.param_groups[0]["lr"], elapsed, **pending))
+            log.append(log_row(done, sums, count, optimizer.param_groups[0]["lr"], elapsed, **pending))
             sums, count, pending = {"task": 0.0}, 0, {}
         if done % settings.checkpoint_every == 0 or done == settings.source_steps:
             store.save(done, {"step": done, "model": model.state_dict(), "optimizer": optimizer.state_dict(),

@@ -113,8 +113,3 @@ def setup(threads: int) -> None:
     2.6 ms -> 0.8 ms per convolution at demo scale; docs/models.md)."""
     torch.set_num_threads(max(1, int(threads)))
     torch.set_flush_denormal(True)
-
-
-def stamp_of(paths: list[str]) -> Any:
-    """The inputs' file stamps (a new slice store never resumes an old checkpoint)."""
-    return file_stamp(paths)
