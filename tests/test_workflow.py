@@ -446,6 +446,22 @@ def test_the_native_prediction_bench_reports_each_test_subject(tiny_run, tmp_pat
 
 
 @pytest.mark.workflow
+def test_every_job_logs_its_cpu_time_and_the_bench_sums_it_per_system(tiny_run):
+    """Every job's log ends with its CPU seconds (neuroicl.core.logs), and bench/job_cpu.py groups them by system:
+    each of the tiny run's trained models, the ISTN study and MetaSeg's, data and the paper's outputs."""
+    from bench.job_cpu import collect, summary
+
+    logs = sorted((tiny_run / "logs").rglob("*.log"))
+    jobs = collect(tiny_run)
+    assert len(jobs) == len(logs) and (jobs["cpu_s"] > 0).all()
+    table = summary(jobs)
+    assert {"data", "paper", "istn", "metaseg", "neuralizer", "unet"} <= set(table.index)
+    assert table.loc["all", "cpu_s"] == pytest.approx(jobs["cpu_s"].sum())
+    timed = jobs.dropna(subset=["bench_wall_s"])
+    assert len(timed) > 0 and (timed["cpu_s"] > 0.5).all()
+
+
+@pytest.mark.workflow
 def test_retraining_from_scratch_gives_identical_metrics(root, tiny_run):
     """Same config and seed, no checkpoint to resume: the same model and byte-identical metrics."""
     metrics = tiny_run / "results" / "evaluate" / "neuralizer-seen" / "metrics.csv"
