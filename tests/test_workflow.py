@@ -316,13 +316,15 @@ def test_istn_study_outputs(tiny_run, test_config):
     folder, scored = results / "train" / "istn" / "embedded", results / "evaluate" / "istn" / "embedded"
     scores = pd.concat([pd.read_csv(scored / task / "siteA-siteB" / "scores.csv") for task in ("segmentation", "age")])
     variants = {"itn-bspline_bi_scratch", "itn-bspline_bi_finetune"}
-    assert set(scores["model"]) == {"source", *variants} and set(scores["metric"]) == {"dice", "mae"}
+    assert set(scores["model"]) == {"source", "chance", *variants} and set(scores["metric"]) == {"dice", "mae"}
+    assert set(scores.loc[scores["model"] == "chance", "metric"]) == {"mae"}  # chance: covariate tasks only
     assert set(scores.loc[scores["domain"] == "target", "site"]) == {"siteB"}
     assert (scores["label_sites"] == "siteA").all()
     table = pd.read_csv(results / "tables" / "istn.csv")
-    assert set(table["task"]) == {"segmentation", "age"} and set(table["model"]) == {"source", *variants}
+    assert set(table["task"]) == {"segmentation", "age"} and set(table["model"]) == {"source", "chance", *variants}
     text = (results / "tables" / "istn.md").read_text()
     assert "| yes | B-spline | " in text and "Bi-ISTN (CycleGAN) MAE (years) (f)" in text
+    assert "Chance (the siteA training subjects' mean for every subject)" in text
     for job in ("train/istn/embedded/segmentation/siteA/source", "train/istn/embedded/segmentation/siteA-siteB/"
                 "itn-bspline_bi", "evaluate/istn/embedded/age/siteA-siteB/scores"):
         assert (tiny_run / "benchmarks" / f"{job}.tsv").is_file()
@@ -341,6 +343,7 @@ def test_istn_study_outputs(tiny_run, test_config):
     assert_figure_shows(results / "figures" / "istn.png", transform_figure(examples, "siteA-siteB"), ISTN_DPI)
     shown = pd.read_csv(results / "tables" / "claims.csv")
     assert shown["claim"].str.contains("No training or model selection read a label of siteB").sum() == 2
+    assert shown["claim"].str.contains("well above chance").sum() == 1  # age's; segmentation has no chance row
 
 
 @pytest.mark.workflow

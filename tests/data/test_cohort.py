@@ -118,6 +118,28 @@ def test_sex_drives_head_scale(test_config):
     assert scale["M"] > scale["F"] * 1.03
 
 
+def test_sex_resizes_putamen_and_pallidum_when_asked_and_nothing_else_otherwise(rendered, anatomy):
+    """cohort.deformation.sex_expansion_mm: the putamen and pallidum grow in a male subject and shrink in a female
+    one, relative to the brain (so the MNI affine keeps it); at 0 the sex leaves the anatomy as it was."""
+    spec, params, subject = rendered
+    as_before = render_subject(replace(params, sex_sign=-params.sex_sign), spec, anatomy)
+    np.testing.assert_array_equal(as_before.dseg, subject.dseg)
+    effect = replace(spec, sex_expansion_mm=3.0)
+    fraction = {}
+    for sign in (-1.0, 1.0):
+        dseg = render_subject(replace(params, sex_sign=sign), effect, anatomy).dseg
+        brain = (dseg > 0) & (dseg < L.HEAD_MIN)
+        fraction[sign] = np.isin(dseg, L.SEX_DIMORPHIC).sum() / brain.sum()
+    assert fraction[1.0] > 1.3 * fraction[-1.0], fraction
+
+
+def test_sex_sign_follows_the_participants_table(tiny_spec, anatomy):
+    table = sample_participants(tiny_spec)
+    for _, participant in table.iterrows():
+        params = sample_subject(tiny_spec, participant.to_dict(), anatomy)
+        assert params.sex_sign == (1.0 if participant["sex"] == "M" else -1.0)
+
+
 def test_sites_have_their_voxel_size_and_orientation(tiny_spec, anatomy):
     for _, participant in sample_participants(tiny_spec).iterrows():
         params = sample_subject(tiny_spec, participant.to_dict(), anatomy)
@@ -130,6 +152,7 @@ def test_sites_have_their_voxel_size_and_orientation(tiny_spec, anatomy):
     ("path", "value", "message"),
     [
         (("n_subjects",), 0, "n_subjects"),
+        (("deformation", "sex_expansion_mm"), -1.0, "sex_expansion_mm"),
         (("modalities",), ["T1w", "DWI"], "DWI"),
         (("sites", 0, "orientation"), "RAX", "RAX"),
         (("sites", 0, "voxel_size_mm"), [1.0, -1.0, 1.0], "voxel_size_mm"),

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from neuroicl.data.domains import domain_images, labelled_domain
-from neuroicl.evaluation.istn_study import SOURCE, pair_scores, transform_examples
+from neuroicl.evaluation.istn_study import CHANCE, SOURCE, chance_scores, pair_scores, transform_examples
 from neuroicl.models.istn import ISTN
 from neuroicl.models.istn_file import ISTNModel, istn_config
 from neuroicl.models.istn_tasks import build_task_model
@@ -50,6 +50,24 @@ def test_scores_need_the_source_model_and_one_task(domains):
         pair_scores("segmentation", ceiling, target, {"itn_uni_scratch": _model("itn")})
     with pytest.raises(ValueError, match="trained for 'segmentation'"):
         pair_scores("age", ceiling, target, {SOURCE: _model()})
+
+
+def test_chance_gives_every_subject_the_training_majority_or_mean():
+    store, participants, splits = two_site_data()
+    subjects = sum(splits.values(), [])
+    for task in ("sex", "age"):
+        domain = labelled_domain(store, participants, "siteB", subjects, ["T1w"], task)
+        table = chance_scores(task, {"a": 1.0, "b": 1.0, "c": 0.0} if task == "sex" else {"a": 20.0, "b": 40.0},
+                              domain, "target", "siteA")
+        assert (table["label_sites"] == "siteA").all()
+        assert list(table["subject"]) == sorted(set(domain.subjects)) and (table["model"] == CHANCE).all()
+        truth = {s: float(y) for s, y in zip(domain.subjects, domain.labels, strict=True)}
+        expected = [float(truth[s] == 1.0) if task == "sex" else abs(truth[s] - 30.0) for s in table["subject"]]
+        assert table["value"].tolist() == pytest.approx(expected)
+    with pytest.raises(ValueError, match="covariate"):
+        chance_scores("segmentation", {"a": 1.0}, domain, "target", "siteA")
+    with pytest.raises(ValueError, match="no source training subject"):
+        chance_scores("age", {}, domain, "target", "siteA")
 
 
 def test_transform_examples_show_each_stage():

@@ -66,3 +66,20 @@ def test_mae_claims_compare_downwards():
     mae = {("source", "source"): [4.0], ("source", "target"): [6.0], ("itn_uni_scratch", "target"): [5.0]}
     rows = pd.DataFrame(istn_claims(summarize(_scores(mae, "age", "mae"))))
     assert list(rows["verdict"]) == ["PASS", "PASS", "PASS"]
+
+
+def test_a_covariate_ceiling_is_checked_against_chance_and_shown_beside_it():
+    """sex: chance 60 % -> the ceiling needs 80 %; age: chance MAE 14 -> the ceiling needs 7 years or less."""
+    sex = {("chance", "source"): [1, 1, 1, 0, 0], ("chance", "target"): [1, 0], ("source", "source"): [1, 1, 1, 1, 0],
+           ("source", "target"): [1, 0], ("itn_uni_scratch", "target"): [1, 1]}
+    rows = pd.DataFrame(istn_claims(summarize(_scores(sex, "sex", "accuracy"))))
+    assert rows["claim"].iloc[0].startswith("The single-site ceiling is well above chance")
+    assert rows["reference_value"].iloc[0] == pytest.approx(80.0) and rows["verdict"].iloc[0] == "PASS"
+    assert list(rows["verdict"]) == ["PASS", "PASS", "PASS", "PASS"]  # the chance rows are no adapted model
+    text = table_markdown(summarize(_scores(sex, "sex", "accuracy")), "sex", "siteA-siteC")
+    assert "Chance (the siteA training subjects' majority for every subject): 60.0 on siteA, 50.0 on siteC." in text
+    assert "chance" not in text.split("Single-site")[0]
+    age = {("chance", "source"): [14.0], ("chance", "target"): [12.0], ("source", "source"): [7.5],
+           ("source", "target"): [9.0]}
+    rows = pd.DataFrame(istn_claims(summarize(_scores(age, "age", "mae"))))
+    assert rows["reference_value"].iloc[0] == pytest.approx(7.0) and rows["verdict"].iloc[0] == "FAIL"

@@ -27,6 +27,8 @@ class Anatomy:
     cortex_depth [X, Y, Z]: relative cortical depth (0 at the pial side, 1 at white matter; 1 elsewhere);
     coarse_affine: voxel→MNI of the coarse grid; coarse_brain [X', Y', Z'] bool;
     ventricle_pull [3, X', Y', Z']: unit-peak gradient of smoothed lateral ventricles (points inwards);
+    sex_pull [3, X', Y', Z']: the same of the putamen and pallidum (the cohort's sex effect; a velocity along it
+    grows the structures, against it shrinks them);
     head_center [3]: centre of the brain's bounding box (mm).
     """
 
@@ -37,6 +39,7 @@ class Anatomy:
     coarse_affine: np.ndarray
     coarse_brain: np.ndarray
     ventricle_pull: np.ndarray
+    sex_pull: np.ndarray
     head_center: np.ndarray
 
 
@@ -56,6 +59,15 @@ def _relative_depth(dseg: np.ndarray, spacing: np.ndarray) -> np.ndarray:
     return depth
 
 
+def _pull(mask: np.ndarray, coarse_mm: float) -> np.ndarray:
+    """Unit-peak gradient ``[3, X', Y', Z']`` of the mask smoothed by 6 mm: points into the structure, so a
+    velocity along it grows the structure (the atlas is sampled from further inside)."""
+    smooth = ndimage.gaussian_filter(mask.astype(np.float32), sigma=6.0 / coarse_mm)
+    pull = np.stack(np.gradient(smooth, coarse_mm), axis=0)
+    pull /= max(float(np.linalg.norm(pull, axis=0).max()), 1e-12)
+    return pull.astype(np.float32)
+
+
 def build_anatomy(reference: Reference, coarse_mm: float = 4.0) -> Anatomy:
     """Derive the generator's fields from the reference anatomy (a few seconds, done once)."""
     spacing = np.abs(np.diag(reference.affine)[:3])
@@ -68,10 +80,7 @@ def build_anatomy(reference: Reference, coarse_mm: float = 4.0) -> Anatomy:
     coarse_affine = fine_affine.copy()
     coarse_affine[:3, :3] *= step
     coarse_brain = brain[::step, ::step, ::step]
-    ventricles = np.isin(dseg, L.LATERAL_VENTRICLES)[::step, ::step, ::step].astype(np.float32)
-    smooth = ndimage.gaussian_filter(ventricles, sigma=6.0 / coarse_mm)
-    pull = np.stack(np.gradient(smooth, coarse_mm), axis=0)
-    pull /= max(float(np.linalg.norm(pull, axis=0).max()), 1e-12)
+    coarse = dseg[::step, ::step, ::step]
 
     index = np.argwhere(brain)
     center_voxel = (index.min(axis=0) + index.max(axis=0)) / 2
@@ -82,6 +91,7 @@ def build_anatomy(reference: Reference, coarse_mm: float = 4.0) -> Anatomy:
         cortex_depth=_relative_depth(dseg, spacing),
         coarse_affine=coarse_affine,
         coarse_brain=coarse_brain,
-        ventricle_pull=pull.astype(np.float32),
+        ventricle_pull=_pull(np.isin(coarse, L.LATERAL_VENTRICLES), coarse_mm),
+        sex_pull=_pull(np.isin(coarse, L.SEX_DIMORPHIC), coarse_mm),
         head_center=fine_affine[:3, :3] @ center_voxel + fine_affine[:3, 3],
     )

@@ -26,6 +26,7 @@ from neuroicl.plan.cohort import MODALITIES, CohortSpec, SiteSpec
 
 _SEXES = ("F", "M")
 _SEX_SCALE = {"F": 0.96, "M": 1.03}  # head/brain size by sex (relative to MNI)
+_SEX_SIGN = {"F": -1.0, "M": 1.0}  # putamen and pallidum shrink / grow (cohort.deformation.sex_expansion_mm)
 _PURPOSE_PARTICIPANTS, _PURPOSE_SUBJECT, _PURPOSE_SITE = 0, 1, 2
 
 # Per label value (uint8): its tissue row in contrast.MEANS (air: a zero row appended at the end)
@@ -67,6 +68,7 @@ class SubjectParams:
     participant_id: str
     site: SiteSpec
     age_fraction: float
+    sex_sign: float
     head_scale: float
     angles_deg: np.ndarray
     translation_mm: np.ndarray
@@ -106,6 +108,7 @@ def sample_subject(spec: CohortSpec, participant: dict, anatomy: Anatomy) -> Sub
         participant_id=participant["participant_id"],
         site=site,
         age_fraction=float((participant["age"] - lo) / max(hi - lo, 1e-9)),
+        sex_sign=_SEX_SIGN[participant["sex"]],
         head_scale=float(participant["head_scale"]),
         angles_deg=rng.uniform(-spec.max_rotation_deg, spec.max_rotation_deg, size=3),
         translation_mm=rng.uniform(-spec.max_translation_mm, spec.max_translation_mm, size=3),
@@ -141,11 +144,15 @@ def _smooth_field(control: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
 
 
 def subject_displacement(params: SubjectParams, spec: CohortSpec, anatomy: Anatomy) -> torch.Tensor:
-    """Nonlinear displacement ``[3, X', Y', Z']`` (mm, coarse grid): random + age-driven ventricle growth."""
+    """Nonlinear displacement ``[3, X', Y', Z']`` (mm, coarse grid): random + age-driven ventricle growth + the sex
+    effect (putamen and pallidum grow in male subjects, shrink in female ones: it survives the MNI affine, which
+    removes the head-size effect)."""
     brain = anatomy.coarse_brain
     random = _smooth_field(params.velocity_control, brain.shape)
     random *= spec.velocity_rms_mm / max(float(np.sqrt((random[:, brain] ** 2).sum(0).mean())), 1e-9)
     pull = anatomy.ventricle_pull * spec.ventricle_expansion_mm * params.age_fraction
+    if spec.sex_expansion_mm:
+        pull = pull + anatomy.sex_pull * (spec.sex_expansion_mm * params.sex_sign)
     velocity = torch.as_tensor(random + pull, dtype=torch.float32)
     displacement = geometry.integrate_velocity(velocity, anatomy.coarse_affine)
     return geometry.remove_affine(displacement, anatomy.coarse_affine, brain)

@@ -69,6 +69,8 @@ EXTRA_CSF, SKULL, SCALP = HEAD_MIN, HEAD_MIN + 1, HEAD_MIN + 2
 CORTEX = (BY_NAME["Left-Cerebral-Cortex"].index, BY_NAME["Right-Cerebral-Cortex"].index)
 WHITE_MATTER = (BY_NAME["Left-Cerebral-White-Matter"].index, BY_NAME["Right-Cerebral-White-Matter"].index)
 LATERAL_VENTRICLES = (BY_NAME["Left-Lateral-Ventricle"].index, BY_NAME["Right-Lateral-Ventricle"].index)
+#: The structures the cohort's sex effect resizes (``cohort.deformation.sex_expansion_mm``): putamen and pallidum.
+SEX_DIMORPHIC = tuple(BY_NAME[f"{side}-{name}"].index for name in ("Putamen", "Pallidum") for side in ("Left", "Right"))
 
 
 def atlas_lookup(atlas_labels: pd.DataFrame) -> np.ndarray:

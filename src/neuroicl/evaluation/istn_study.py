@@ -4,7 +4,9 @@ single-site ceiling) and on the target site (no adaptation), and each adapted mo
 Target images are never modified: the ISTN is not applied at inference, only the retrained task model reads them.
 One row per model x domain x subject: ``model`` (``source`` or a variant name), ``domain`` (``source``, ``target``),
 ``subject``, ``metric`` (:data:`neuroicl.models.istn_tasks.METRICS`), ``value``; plus ``selected_step`` and
-``label_sites`` (the sites whose labels the model's training and selection read, ``;``-joined).
+``label_sites`` (the sites whose labels the model's training and selection read, ``;``-joined). A covariate task
+(sex, age) also scores :data:`CHANCE` on both domains: the source training subjects' majority sex or mean age, given
+for every subject (what "above chance" is measured against; ours).
 
 Example:
     >>> table = pair_scores("segmentation", source_domain, target_domain, {"source": t_s, "itn-affine_uni_scratch": m})
@@ -18,7 +20,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from neuroicl.data.domains import DomainImages, LabelledDomain, labelled_domain
+from neuroicl.data.domains import COVARIATES, DomainImages, LabelledDomain, covariate, labelled_domain
 from neuroicl.data.slice_store import SliceStore
 from neuroicl.models.istn import ISTN, from_istn_space, to_istn_space
 from neuroicl.models.istn_file import ISTNModel, load_istn_model
@@ -27,6 +29,8 @@ from neuroicl.plan.istn_study import ISTNStudy
 
 #: The model column's value of T_S.
 SOURCE = "source"
+#: The model column's value of the chance predictor of a covariate task (module docstring).
+CHANCE = "chance"
 
 
 def _scores(name: str, model: ISTNModel, domain: LabelledDomain, role: str, device: torch.device | str) -> list[dict]:
@@ -50,6 +54,26 @@ def pair_scores(task: str, ceiling: LabelledDomain, target: LabelledDomain, mode
         if model.task != task:
             raise ValueError(f"model {name!r} was trained for {model.task!r}, not {task!r}")
         rows += _scores(name, model, target, "target", device)
+    return pd.DataFrame(rows)
+
+
+def chance_scores(task: str, train: Mapping[str, float], domain: LabelledDomain, role: str,
+                  source: str) -> pd.DataFrame:
+    """:data:`CHANCE`'s rows on ``domain``: every subject gets the majority class (sex; the lower class id on a tie)
+    or the mean (age) of ``train`` (training subject of the site ``source`` -> label), scored as T_S is."""
+    if task not in COVARIATES:
+        raise ValueError(f"chance is scored for the covariate tasks {COVARIATES}, not {task!r}")
+    if not train:
+        raise ValueError(f"chance of {task!r}: no source training subject has the covariate")
+    values = np.array(list(train.values()))
+    metric = METRICS[task][0]
+    guess = float(np.bincount(values.astype(np.int64), minlength=2).argmax()) if task == "sex" else float(values.mean())
+    subjects, first = np.unique(domain.subjects, return_index=True)
+    rows = []
+    for subject, label in zip(subjects, domain.labels[first], strict=True):
+        value = float(label == guess) if task == "sex" else abs(float(label) - guess)
+        rows.append({"model": CHANCE, "domain": role, "site": domain.site, "subject": subject, "metric": metric,
+                     "value": value, "selected_step": float("nan"), "label_sites": source})
     return pd.DataFrame(rows)
 
 
@@ -94,7 +118,14 @@ def score_pair(study: ISTNStudy, task: str, pair: str, store: SliceStore, partic
                                study.labels)
 
     loaded = {name: load_istn_model(path, device) for name, path in models.items()}
-    table = pair_scores(task, read(source, "ceiling"), read(target, "scored"), loaded, device)
+    ceiling, scored = read(source, "ceiling"), read(target, "scored")
+    table = pair_scores(task, ceiling, scored, loaded, device)
+    if task in COVARIATES:
+        sites = participants.set_index("participant_id")["site"].astype(str)
+        known = covariate(participants, task)
+        train = {s: known[s] for s in study.subjects(splits, "train") if sites.get(s) == source and s in known}
+        table = pd.concat([table, chance_scores(task, train, ceiling, "source", source),
+                           chance_scores(task, train, scored, "target", source)], ignore_index=True)
     table.insert(0, "pair", pair)
     table.insert(0, "task", task)
     return table

@@ -78,6 +78,7 @@ class CohortSpec:
     head_skull_mm: tuple[float, float]
     head_scalp_mm: tuple[float, float]
     sites: tuple[SiteSpec, ...]
+    sex_expansion_mm: float = 0.0
 
     def __post_init__(self) -> None:
         check_modalities(self.modalities)
@@ -85,6 +86,8 @@ class CohortSpec:
             raise ValueError(f"cohort.n_subjects must be ≥ 1, got {self.n_subjects}")
         if not self.sites:
             raise ValueError("cohort.sites must list at least one site")
+        if self.sex_expansion_mm < 0:
+            raise ValueError(f"cohort.deformation.sex_expansion_mm must be ≥ 0, got {self.sex_expansion_mm}")
         if not 0 <= self.cortex_thinning < 1:
             raise ValueError(f"cohort.deformation.cortex_thinning must be in [0, 1), got {self.cortex_thinning}")
 
@@ -111,6 +114,7 @@ class CohortSpec:
             head_skull_mm=tuple(head["skull_mm"]),
             head_scalp_mm=tuple(head["scalp_mm"]),
             sites=sites,
+            sex_expansion_mm=float(deformation["sex_expansion_mm"]),
         )
 
     def subject_ids(self) -> list[str]:
