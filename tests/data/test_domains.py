@@ -26,6 +26,27 @@ def test_domain_images_are_the_sites_brain_masked_channels(data):
         list(store.index["subject"].iloc[rows])
 
 
+def test_a_slab_keeps_only_its_slice_positions_for_images_and_labels(data):
+    store, participants, splits = data
+    subjects = sum(splits.values(), [])
+    positions = sorted(store.index["slice"].unique())
+    slab = (int(positions[1]), int(positions[2]))
+    every = domain_images(store, "siteA", subjects, ["T1w"])
+    rows = site_rows(store, "siteA", subjects, slab)
+    assert set(store.index["slice"].iloc[rows]) == set(positions[1:3])
+    inside = store.index["slice"].iloc[site_rows(store, "siteA", subjects)].between(*slab).to_numpy()
+    np.testing.assert_array_equal(domain_images(store, "siteA", subjects, ["T1w"], slab).images, every.images[inside])
+    aged = [s for s in subjects if s in covariate(participants, "age")]
+    for task, classes, who in (("age", None, aged), ("segmentation", {"cortex": (3, 4)}, subjects)):
+        whole = labelled_domain(store, participants, "siteA", who, ["T1w"], task, classes)
+        part = labelled_domain(store, participants, "siteA", who, ["T1w"], task, classes, slab)
+        kept = store.index["slice"].iloc[site_rows(store, "siteA", who)].between(*slab).to_numpy()
+        np.testing.assert_array_equal(part.labels, whole.labels[kept])
+        np.testing.assert_array_equal(part.subjects, whole.subjects[kept])
+    with pytest.raises(ValueError, match=r"istn.slices \[900, 901\]"):
+        domain_images(store, "siteA", subjects, ["T1w"], (900, 901))
+
+
 def test_unknown_modalities_sites_and_subjects_are_errors(data):
     store, _, splits = data
     with pytest.raises(ValueError, match="istn.modalities"):

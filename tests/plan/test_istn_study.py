@@ -43,6 +43,12 @@ def test_no_block_no_study(default_config):
 
 def test_the_study_round_trips_through_plain_values(default_config):
     study = _study(default_config)
+    assert study.slices is None
+    assert ISTNStudy.from_dict(yaml.safe_load(yaml.safe_dump(study.to_dict()))) == study
+    config = copy.deepcopy(default_config)
+    config["istn"]["slices"] = [20, 30]
+    study = _study(config)
+    assert study.slices == (20, 30)
     assert ISTNStudy.from_dict(yaml.safe_load(yaml.safe_dump(study.to_dict()))) == study
 
 
@@ -67,6 +73,7 @@ def test_the_modes_are_the_models(default_config):
     ("pairs", [["siteA", "siteZ"]], "istn.pairs"),
     ("pairs", [["siteA", "siteA"]], "istn.pairs"),
     ("modes", ["itn", "itn"], "must not repeat"),
+    ("slices", [30, 20], "istn.slices"),
 ])
 def test_bad_values_are_errors_naming_the_key(default_config, key, value, message):
     config = copy.deepcopy(default_config)

@@ -16,7 +16,7 @@ study = ISTNStudy.from_dict(snakemake.params.study)
 store, _, splits = open_study_data(snakemake.input.index, snakemake.input.participants, snakemake.input.splits)
 source, _ = study.pairs[0]
 order = study.subjects(splits, "figure")
-shown = domain_images(store, source, order, study.modalities)
+shown = domain_images(store, source, order, study.modalities, study.slices)
 modes, paths = snakemake.params.modes, snakemake.input.models
 models = {mode: load_istn_model(path) for mode, path in zip(modes, paths, strict=True)}
 figure = transform_figure(transform_examples(models, shown, study.figure_subjects, order), study.pair_names()[0])

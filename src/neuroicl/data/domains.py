@@ -50,18 +50,27 @@ class LabelledDomain(DomainImages):
     labels: np.ndarray
 
 
-def site_rows(store: SliceStore, site: str, subjects: Sequence[str]) -> np.ndarray:
-    """The store rows of ``subjects`` that were scanned at ``site``, in store order (raises if there are none)."""
+def site_rows(store: SliceStore, site: str, subjects: Sequence[str],
+              slices: tuple[int, int] | None = None) -> np.ndarray:
+    """The store rows of ``subjects`` that were scanned at ``site``, in store order, with ``slices`` (first, last
+    slice position, ``istn.slices``) those of that slab only (raises if there are none)."""
     index = store.index
-    rows = np.flatnonzero((index["site"] == site).to_numpy() & index["subject"].isin(list(subjects)).to_numpy())
+    keep = (index["site"] == site).to_numpy() & index["subject"].isin(list(subjects)).to_numpy()
+    if slices is not None:
+        keep &= index["slice"].between(*slices).to_numpy()
+    rows = np.flatnonzero(keep)
     if len(rows) == 0:
-        raise ValueError(f"site {site!r}: none of the subjects {sorted(subjects)[:5]}... has a slice in the store "
-                         f"(sites: {sorted(index['site'].unique())})")
+        slab = "" if slices is None else f" within istn.slices {list(slices)} (stored: {index['slice'].min()}-" \
+            f"{index['slice'].max()})"
+        raise ValueError(f"site {site!r}: none of the subjects {sorted(subjects)[:5]}... has a slice in the store"
+                         f"{slab} (sites: {sorted(index['site'].unique())})")
     return rows
 
 
-def domain_images(store: SliceStore, site: str, subjects: Sequence[str], modalities: Sequence[str]) -> DomainImages:
-    """The brain-masked ``modalities`` of ``site``'s slices of ``subjects``, without any label.
+def domain_images(store: SliceStore, site: str, subjects: Sequence[str], modalities: Sequence[str],
+                  slices: tuple[int, int] | None = None) -> DomainImages:
+    """The brain-masked ``modalities`` of ``site``'s slices of ``subjects`` (of the slab ``slices``, if given),
+    without any label.
 
     Raises:
         ValueError: a modality the store lacks, or a subject without it (``istn.modalities``).
@@ -69,7 +78,7 @@ def domain_images(store: SliceStore, site: str, subjects: Sequence[str], modalit
     missing = [m for m in modalities if m not in store.modalities]
     if missing:
         raise ValueError(f"istn.modalities {missing} are not in the slice store ({store.modalities})")
-    rows = site_rows(store, site, subjects)
+    rows = site_rows(store, site, subjects, slices)
     available = store.index["modalities"].iloc[rows].fillna("").str.split(",")
     lacking = sorted({s for s, have in zip(store.index["subject"].iloc[rows], available, strict=True)
                       if not set(modalities) <= set(have)})
@@ -96,10 +105,11 @@ def covariate(participants: pd.DataFrame, task: str) -> dict[str, float]:
 
 
 def labelled_domain(store: SliceStore, participants: pd.DataFrame | None, site: str, subjects: Sequence[str],
-                    modalities: Sequence[str], task: str,
-                    classes: Mapping[str, Sequence[int]] | None = None) -> LabelledDomain:
-    """:func:`domain_images` of ``site`` with the labels of ``task`` (module docstring). A covariate task keeps the
-    subjects that have the covariate; ``segmentation`` needs ``classes`` (name -> label ids, at most 3)."""
+                    modalities: Sequence[str], task: str, classes: Mapping[str, Sequence[int]] | None = None,
+                    slices: tuple[int, int] | None = None) -> LabelledDomain:
+    """:func:`domain_images` of ``site`` (of the slab ``slices``) with the labels of ``task`` (module docstring). A
+    covariate task keeps the subjects that have the covariate; ``segmentation`` needs ``classes`` (name -> label
+    ids, at most 3)."""
     if task in COVARIATES:
         if participants is None:
             raise ValueError(f"task {task!r} reads participants.tsv: pass its table")
@@ -107,15 +117,15 @@ def labelled_domain(store: SliceStore, participants: pd.DataFrame | None, site: 
         subjects = [s for s in subjects if s in known]
         if not subjects:
             raise ValueError(f"site {site!r}: no subject of the split part has a {task!r} in participants.tsv")
-        domain = domain_images(store, site, subjects, modalities)
+        domain = domain_images(store, site, subjects, modalities, slices)
         labels = np.array([known[s] for s in domain.subjects], dtype=np.int64 if task == "sex" else np.float32)
         return LabelledDomain(domain.site, domain.images, domain.subjects, labels)
     if task != "segmentation":
         raise ValueError(f"ISTN task must be one of {(*COVARIATES, 'segmentation')}, got {task!r}")
     if not classes:
         raise ValueError("segmentation needs its classes (istn.labels)")
-    domain = domain_images(store, site, subjects, modalities)
-    label_map = np.asarray(store.labels[site_rows(store, site, subjects)])
+    domain = domain_images(store, site, subjects, modalities, slices)
+    label_map = np.asarray(store.labels[site_rows(store, site, subjects, slices)])
     masks = np.stack([np.isin(label_map, list(ids)) for ids in classes.values()], axis=1).astype(np.uint8)
     return LabelledDomain(domain.site, domain.images, domain.subjects, masks)
 

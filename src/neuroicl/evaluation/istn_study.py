@@ -115,7 +115,7 @@ def score_pair(study: ISTNStudy, task: str, pair: str, store: SliceStore, partic
     source, target = study.pair(pair)
     def read(site: str, role: str) -> LabelledDomain:
         return labelled_domain(store, participants, site, study.subjects(splits, role), study.modalities, task,
-                               study.labels)
+                               study.labels, study.slices)
 
     loaded = {name: load_istn_model(path, device) for name, path in models.items()}
     ceiling, scored = read(source, "ceiling"), read(target, "scored")

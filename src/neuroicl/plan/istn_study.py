@@ -102,6 +102,9 @@ class ISTNStudy:
         settings: what training reads (``batch_size``, ``source``, ``adaptation``, ``hyperparameters``; and from
             ``training``: ``seed``, ``device``, ``checkpoint_every``, ``log_every``).
         figure_subjects: source subjects shown in the figure (test subjects first).
+        slices: the first and last slice position the study reads (the slice store's ``slice``: the voxel index
+            along the slicing axis of the model grid, so a fixed slab in MNI space, read from no label); None =
+            every stored slice.
     """
 
     dataset: str
@@ -114,6 +117,7 @@ class ISTNStudy:
     selection: str
     settings: dict[str, Any]
     figure_subjects: int
+    slices: tuple[int, int] | None = None
 
     @classmethod
     def of(cls, config: dict[str, Any], datasets: dict[str, DatasetSpec],
@@ -160,8 +164,12 @@ class ISTNStudy:
         training = config["training"]
         settings = {key: block[key] for key in ("batch_size", "source", "adaptation", "hyperparameters")}
         settings |= {key: training[key] for key in ("seed", "device", "checkpoint_every", "log_every")}
+        slices = block.get("slices")
+        if slices is not None and (len(slices) != 2 or not 0 <= slices[0] <= slices[1]):
+            raise ValueError(f"istn.slices must be [first, last] slice positions with 0 <= first <= last, got {slices}")
         return cls(dataset, modalities, tasks, labels, pairs, variants, bool(block["transductive"]),
-                   block["selection"], settings, int(block["figure"]["subjects"]))
+                   block["selection"], settings, int(block["figure"]["subjects"]),
+                   None if slices is None else (int(slices[0]), int(slices[1])))
 
     # --- names and paths -------------------------------------------------------------------------------------
 
@@ -245,7 +253,8 @@ class ISTNStudy:
                    {name: tuple(ids) for name, ids in values["labels"].items()},
                    tuple((s, t) for s, t in values["pairs"]),
                    tuple(Variant.from_name(name) for name in values["variants"]), values["transductive"],
-                   values["selection"], dict(values["settings"]), values["figure_subjects"])
+                   values["selection"], dict(values["settings"]), values["figure_subjects"],
+                   None if values.get("slices") is None else tuple(values["slices"]))
 
 
 def _sites(spec: DatasetSpec, cohort: CohortSpec | None) -> tuple[str, ...] | None:

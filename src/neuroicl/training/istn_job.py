@@ -39,20 +39,20 @@ def source_domains(study: ISTNStudy, task: str, site: str, store: SliceStore, pa
     """The labelled source training and selection slices of ``site``."""
     def read(role: str) -> LabelledDomain:
         return labelled_domain(store, participants, site, study.subjects(splits, role), study.modalities,
-                               task, study.labels)
+                               task, study.labels, study.slices)
 
     return read("train"), read("selection")
 
 
 def target_domain(study: ISTNStudy, site: str, store: SliceStore, splits: dict[str, list[str]]) -> DomainImages:
     """The target site's images the ISTN trains on (no label is read)."""
-    return domain_images(store, site, study.subjects(splits, "target"), study.modalities)
+    return domain_images(store, site, study.subjects(splits, "target"), study.modalities, study.slices)
 
 
 def _checkpoints(root: str | os.PathLike, job: str, study: ISTNStudy, stamp: Any) -> CheckpointStore:
     key = fingerprint({"job": job, "settings": study.settings, "modalities": study.modalities,
                        "labels": study.labels, "selection": study.selection, "transductive": study.transductive,
-                       "stamp": stamp})
+                       "stamp": stamp, **({} if study.slices is None else {"slices": study.slices})})
     return CheckpointStore(Path(root) / job, key)
 
 
