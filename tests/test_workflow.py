@@ -461,7 +461,8 @@ def test_every_job_logs_its_cpu_time_and_the_bench_sums_it_per_system(tiny_run):
     assert {"data", "paper", "istn", "metaseg", "neuralizer", "unet"} <= set(table.index)
     assert table.loc["all", "cpu_s"] == pytest.approx(jobs["cpu_s"].sum())
     timed = jobs.dropna(subset=["bench_wall_s"])
-    assert len(timed) > 0 and (timed["cpu_s"] > 0.5).all()
+    # the benchmark's last sample sees at most the whole job; the log misses only the interpreter's teardown
+    assert len(timed) > 0 and (timed["cpu_s"] >= timed["bench_cpu_time"] - 1.5).all(), timed
 
 
 @pytest.mark.workflow
