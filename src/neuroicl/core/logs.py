@@ -1,10 +1,10 @@
 """Logging for pipeline scripts: everything (logging, warnings, tqdm, tracebacks) goes to the rule's log.
 
 A job's log ends with its own resource use (:data:`RESOURCES`, from ``getrusage``: the script's process and its
-children, imports included; written at exit, before the interpreter's teardown, which costs up to ≈ 0.8 CPU-s more),
-read back by :func:`job_resources`. Snakemake's benchmark files sample a job's CPU
-time every 0.5 s for its first 15 s and every 30 s after, keeping the last sample, so their ``cpu_time`` misses up
-to 30 s of a job's end (docs/performance.md); this line does not.
+children, imports included; written at exit, before the interpreter's teardown, which costs up to ≈ 0.8 CPU-s more
+on an idle host and more on a busy one), read back by :func:`job_resources`. Snakemake's benchmark files sample a
+job's CPU time every 0.5 s for its first 15 s and every 30 s after, keeping the last sample, so their ``cpu_time``
+misses up to 30 s of a job's end (docs/performance.md); this line does not.
 """
 
 from __future__ import annotations
