@@ -155,5 +155,6 @@ def test_the_istn_covariate_overlay_is_a_valid_config(root):
     update_config(config, yaml.safe_load((root / "bench" / "istn_covariates.yaml").read_text()))
     validate(config, str(root / SCHEMA))
     assert config["cohort"]["n_subjects"] == 90 and config["istn"]["tasks"] == ["age", "sex"]
-    assert config["cohort"]["deformation"]["sex_expansion_mm"] > 0  # merged into the block, the rest kept
-    assert config["cohort"]["deformation"]["ventricle_expansion_mm"] == 3.0
+    deformation = config["cohort"]["deformation"]
+    assert deformation["sex_expansion_mm"] > 0 and deformation["ventricle_expansion_mm"] == 9.0  # merged into the block
+    assert deformation["velocity_rms_mm"] == 2.0 and config["istn"]["transductive"]  # the rest kept
