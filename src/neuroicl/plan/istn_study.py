@@ -119,6 +119,15 @@ class ISTNStudy:
     figure_subjects: int
     slices: tuple[int, int] | None = None
 
+    def __post_init__(self) -> None:
+        if self.slices is None:
+            return
+        slab = tuple(int(position) for position in self.slices)
+        if len(slab) != 2 or not 0 <= slab[0] <= slab[1]:
+            raise ValueError("istn.slices must be [first, last] slice positions with 0 <= first <= last, got "
+                             f"{list(self.slices)}")
+        object.__setattr__(self, "slices", slab)
+
     @classmethod
     def of(cls, config: dict[str, Any], datasets: dict[str, DatasetSpec],
            cohort: CohortSpec | None = None) -> ISTNStudy | None:
@@ -164,12 +173,8 @@ class ISTNStudy:
         training = config["training"]
         settings = {key: block[key] for key in ("batch_size", "source", "adaptation", "hyperparameters")}
         settings |= {key: training[key] for key in ("seed", "device", "checkpoint_every", "log_every")}
-        slices = block.get("slices")
-        if slices is not None and (len(slices) != 2 or not 0 <= slices[0] <= slices[1]):
-            raise ValueError(f"istn.slices must be [first, last] slice positions with 0 <= first <= last, got {slices}")
         return cls(dataset, modalities, tasks, labels, pairs, variants, bool(block["transductive"]),
-                   block["selection"], settings, int(block["figure"]["subjects"]),
-                   None if slices is None else (int(slices[0]), int(slices[1])))
+                   block["selection"], settings, int(block["figure"]["subjects"]), block.get("slices"))
 
     # --- names and paths -------------------------------------------------------------------------------------
 
@@ -253,8 +258,7 @@ class ISTNStudy:
                    {name: tuple(ids) for name, ids in values["labels"].items()},
                    tuple((s, t) for s, t in values["pairs"]),
                    tuple(Variant.from_name(name) for name in values["variants"]), values["transductive"],
-                   values["selection"], dict(values["settings"]), values["figure_subjects"],
-                   None if values.get("slices") is None else tuple(values["slices"]))
+                   values["selection"], dict(values["settings"]), values["figure_subjects"], values.get("slices"))
 
 
 def _sites(spec: DatasetSpec, cohort: CohortSpec | None) -> tuple[str, ...] | None:
