@@ -299,6 +299,35 @@ def test_same_seed_same_weights_and_outputs_global_rng_untouched():
     assert not torch.equal(first.pos_embed, _model(seed=4).pos_embed)
 
 
+def test_relative_logits_follow_the_decomposed_formula():
+    """logit(i, j) gains q_i . R_h[i_h - j_h + gh - 1] + q_i . R_w[i_w - j_w + gw - 1] (MViTv2, as the reference)."""
+    attn = _model().blocks[0].attn
+    with torch.no_grad():
+        attn.rel_pos_h.copy_(torch.randn(attn.rel_pos_h.shape, generator=_gen(1)))
+        attn.rel_pos_w.copy_(torch.randn(attn.rel_pos_w.shape, generator=_gen(2)))
+        q = torch.randn(1, 2, 32, 16, generator=_gen(3))  # B heads N d
+        logits = attn.relative_logits(q)
+        gh, gw = GRID
+        assert attn.rel_pos_h.shape == (2 * gh - 1, 16) and attn.rel_pos_w.shape == (2 * gw - 1, 16)
+        for (ih, iw), (jh, jw) in [((0, 0), (7, 3)), ((5, 1), (2, 2)), ((3, 3), (3, 3))]:
+            i, j = ih * gw + iw, jh * gw + jw
+            expected = q[0, 1, i] @ (attn.rel_pos_h[ih - jh + gh - 1] + attn.rel_pos_w[iw - jw + gw - 1])
+            assert logits[0, 1, i, j] == pytest.approx(float(expected), abs=1e-5)
+
+
+def test_relative_positions_start_at_zero_and_learn():
+    """Zero-initialised (the reference's rel_pos_zero_init): the first forward equals the model without them,
+    and they receive a gradient."""
+    image, label = _canvases()
+    mask = ar_mask(2, GRID)
+    with_rel, without = _model(seed=5), _model(seed=5, rel_pos=False)
+    assert all(torch.equal(b.attn.rel_pos_h, torch.zeros_like(b.attn.rel_pos_h)) for b in with_rel.blocks)
+    assert without.blocks[0].attn.rel_pos_h is None
+    assert torch.allclose(with_rel(image, label, mask), without(image, label, mask), atol=1e-6)
+    with_rel(image, label, mask).square().mean().backward()
+    assert all(b.attn.rel_pos_h.grad.abs().sum() > 0 and b.attn.rel_pos_w.grad.abs().sum() > 0 for b in with_rel.blocks)
+
+
 def test_forward_rejects_a_canvas_of_the_wrong_size():
     with pytest.raises(ValueError, match="image_canvas"):
         _model()(torch.rand(1, 3, 64, 32), torch.rand(1, 3, 64, 32), torch.zeros(1, 32, dtype=torch.bool))
@@ -317,6 +346,7 @@ def test_forward_rejects_a_canvas_of_the_wrong_size():
         ({"mlp_ratio": 0.0}, "mlp_ratio"),
         ({"depth": 0}, "depth"),
         ({"decoder_channels": 0}, "decoder_channels"),
+        ({"rel_pos": 1}, "rel_pos"),
     ],
 )
 def test_config_errors_name_the_parameter(overrides, name):
@@ -367,15 +397,15 @@ def test_param_groups_skip_weight_decay_on_1d_and_embeddings():
     }
     assert decay["pos_embed"] == decay["segment_embed"] == decay["mask_token"] == 0.0
     assert decay["blocks.0.norm1.weight"] == decay["decoder_embed.bias"] == 0.0
-    assert decay["blocks.0.linear1.weight"] == decay["patch_embed.weight"] == decay["decoder_embed.weight"] == 0.05
+    assert decay["blocks.0.mlp.0.weight"] == decay["patch_embed.weight"] == decay["decoder_embed.weight"] == 0.05
 
 
 def test_param_groups_decay_the_lr_by_depth():
     lr = {name: group["lr"] for group in param_groups(_model(), 1e-3, 0.05, 0.8) for name in group["names"]}
     assert lr["patch_embed.weight"] == pytest.approx(1e-3 * 0.8**5)  # depth 4: embeddings at 0
     assert lr["pos_embed"] == pytest.approx(1e-3 * 0.8**5)
-    assert lr["blocks.0.linear1.weight"] == pytest.approx(1e-3 * 0.8**4)
-    assert lr["blocks.3.linear1.weight"] == pytest.approx(1e-3 * 0.8)
+    assert lr["blocks.0.mlp.0.weight"] == pytest.approx(1e-3 * 0.8**4)
+    assert lr["blocks.3.mlp.0.weight"] == pytest.approx(1e-3 * 0.8)
     assert lr["decoder_pred.3.weight"] == lr["norm.weight"] == lr["mask_token"] == pytest.approx(1e-3)
 
 

@@ -15,9 +15,11 @@ N = (2H / P) * (W / P) patches, D embedding width, P patch size. Paper scale (Se
 reference ``mvg_vit_large_patch16``): ViT-L/16, D 1024, depth 24, 16 heads, merge after 3 blocks, taps at
 blocks 5, 11, 17, 23, C_dec 64, 448 x 448 images (:meth:`MVGConfig.paper`).
 
-Ours, where the reference differs: the blocks are PyTorch's pre-norm ``TransformerEncoderLayer`` with
-global attention and no relative-position bias (the reference adds decomposed relative positions) and no
-stochastic depth (the reference: 0.1); the absolute position embedding is learned on the canvas grid itself
+Blocks follow the reference's (Painter's ViTDet ``Block``): pre-norm attention and MLP, with decomposed relative
+position embeddings added to the attention logits (``rel_pos``; the reference's ``use_rel_pos=True``,
+zero-initialised). Ours, where the reference differs: global attention in every block (the reference attends
+within 14 x 14 windows in 16 of 24 blocks; our canvas grids are smaller than one window) and no stochastic
+depth (the reference: 0.1); the absolute position embedding is learned on the canvas grid itself
 (the reference interpolates a 14 x 14 pretraining grid). The masks, loss and colours are in
 :mod:`neuroicl.models.mvg_masks`.
 """
@@ -28,6 +30,7 @@ from dataclasses import asdict, dataclass
 
 import einops
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from neuroicl.models.base import IMAGE_CHANNELS, Predictor, check_inputs, check_int
@@ -69,6 +72,8 @@ class MVGConfig:
         colours: how mask labels are drawn on the label canvas (Sec. 3.2): ``random`` (one random colour per
             sample, the paper's best), ``predefined`` (one fixed colour) or ``binary`` (the mask itself,
             white); at inference a mask prompt is drawn in :func:`inference_colour` and the query decoded.
+        rel_pos: add decomposed relative position embeddings to every block's attention logits (the
+            reference's ``use_rel_pos``; False: absolute positions only).
     """
 
     image_size: int = 48
@@ -81,8 +86,11 @@ class MVGConfig:
     tap_indices: tuple[int, ...] | None = None
     decoder_channels: int = 32
     colours: str = "random"
+    rel_pos: bool = True
 
     def __post_init__(self) -> None:
+        if not isinstance(self.rel_pos, bool):
+            raise ValueError(f"MVGConfig.rel_pos must be true or false, got {self.rel_pos!r}")
         if self.colours not in COLOUR_MODES:
             raise ValueError(f"MVGConfig.colours must be one of {COLOUR_MODES}, got {self.colours!r}")
         for name, minimum in (
@@ -173,6 +181,59 @@ def query_half(canvas: Tensor) -> Tensor:
     return canvas[..., canvas.shape[-2] // 2 :, :]
 
 
+class Attention(nn.Module):
+    """Multi-head self-attention over a ``gh x gw`` token grid, optionally with decomposed relative positions.
+
+    ``logits = q k^T / sqrt(d) + q . R_h[i_h - j_h] + q . R_w[i_w - j_w]`` per head (MViTv2's decomposed
+    embedding, as the reference's ViTDet attention: ``R_h`` ``[2 gh - 1, d]``, ``R_w`` ``[2 gw - 1, d]``,
+    zero-initialised, read with the unscaled query); the attention itself is PyTorch's
+    ``scaled_dot_product_attention`` with the relative terms as its additive mask.
+    """
+
+    def __init__(self, dim: int, heads: int, grid: tuple[int, int], rel_pos: bool) -> None:
+        super().__init__()
+        self.heads, self.grid = heads, grid
+        self.qkv = nn.Linear(dim, 3 * dim)
+        self.proj = nn.Linear(dim, dim)
+        head_dim = dim // heads
+        self.rel_pos_h = nn.Parameter(torch.empty(2 * grid[0] - 1, head_dim)) if rel_pos else None
+        self.rel_pos_w = nn.Parameter(torch.empty(2 * grid[1] - 1, head_dim)) if rel_pos else None
+
+    def relative_logits(self, q: Tensor) -> Tensor:
+        """The relative-position terms ``[B, heads, N, N]`` for the queries ``q`` ``[B, heads, N, d]``."""
+        gh, gw = self.grid
+        ih, iw = (torch.arange(g, device=q.device) for g in (gh, gw))
+        r_h = self.rel_pos_h[ih[:, None] - ih[None, :] + gh - 1]  # gh gh d
+        r_w = self.rel_pos_w[iw[:, None] - iw[None, :] + gw - 1]  # gw gw d
+        q = q.unflatten(2, (gh, gw))  # B heads gh gw d
+        rel_h = torch.einsum("bnhwd,hkd->bnhwk", q, r_h.to(q.dtype))
+        rel_w = torch.einsum("bnhwd,wkd->bnhwk", q, r_w.to(q.dtype))
+        return (rel_h[..., :, None] + rel_w[..., None, :]).flatten(4).flatten(2, 3)
+
+    def forward(self, x: Tensor) -> Tensor:
+        q, k, v = einops.rearrange(self.qkv(x), "B N (k h d) -> k B h N d", k=3, h=self.heads)
+        bias = self.relative_logits(q) if self.rel_pos_h is not None else None
+        out = F.scaled_dot_product_attention(q, k, v, attn_mask=bias)
+        return self.proj(einops.rearrange(out, "B h N d -> B N (h d)"))
+
+
+class Block(nn.Module):
+    """A pre-norm transformer block: ``x + attn(norm1(x))``, then ``x + mlp(norm2(x))`` (Linear, GELU, Linear)."""
+
+    def __init__(self, config: MVGConfig) -> None:
+        super().__init__()
+        d = config.embed_dim
+        self.norm1 = nn.LayerNorm(d, eps=NORM_EPS)
+        self.attn = Attention(d, config.heads, config.grid, config.rel_pos)
+        self.norm2 = nn.LayerNorm(d, eps=NORM_EPS)
+        hidden = int(d * config.mlp_ratio)
+        self.mlp = nn.Sequential(nn.Linear(d, hidden), nn.GELU(), nn.Linear(hidden, d))
+
+    def forward(self, x: Tensor) -> Tensor:
+        x = x + self.attn(self.norm1(x))
+        return x + self.mlp(self.norm2(x))
+
+
 class MVG(nn.Module, Predictor):
     """The MVG network; ``forward(image_canvas, label_canvas, mask)`` predicts the label canvas ``[B, 3, 2H, W]``.
 
@@ -195,19 +256,7 @@ class MVG(nn.Module, Predictor):
             self.mask_token = nn.Parameter(torch.empty(d))
             self.segment_embed = nn.Parameter(torch.empty(2, d))  # [image stream, label stream]
             self.pos_embed = nn.Parameter(torch.empty(gh * gw, d))
-            self.blocks = nn.ModuleList(
-                nn.TransformerEncoderLayer(
-                    d,
-                    config.heads,
-                    int(d * config.mlp_ratio),
-                    dropout=0.0,
-                    activation="gelu",
-                    layer_norm_eps=NORM_EPS,
-                    batch_first=True,
-                    norm_first=True,
-                )
-                for _ in range(config.depth)
-            )
+            self.blocks = nn.ModuleList(Block(config) for _ in range(config.depth))
             self.norm = nn.LayerNorm(d, eps=NORM_EPS)
             c = config.decoder_channels
             self.decoder_embed = nn.Linear(d * len(config.taps), p * p * c)
@@ -221,14 +270,15 @@ class MVG(nn.Module, Predictor):
 
     def reset_parameters(self, generator: torch.Generator | None = None) -> None:
         """The reference initialisation: truncated normal (std 0.02) Linear weights and position embedding,
-        normal (std 0.02) tokens, zero biases, unit LayerNorms, PyTorch's default for the convolutions."""
+        normal (std 0.02) tokens, zero biases and relative positions, unit LayerNorms, PyTorch's default for
+        the convolutions."""
         nn.init.trunc_normal_(self.pos_embed, std=INIT_STD, generator=generator)
         nn.init.normal_(self.mask_token, std=INIT_STD, generator=generator)
         nn.init.normal_(self.segment_embed, std=INIT_STD, generator=generator)
         for module in self.modules():
-            if isinstance(module, nn.MultiheadAttention):
-                nn.init.trunc_normal_(module.in_proj_weight, std=INIT_STD, generator=generator)
-                nn.init.zeros_(module.in_proj_bias)
+            if isinstance(module, Attention) and module.rel_pos_h is not None:
+                nn.init.zeros_(module.rel_pos_h)
+                nn.init.zeros_(module.rel_pos_w)
             elif isinstance(module, nn.Linear):
                 nn.init.trunc_normal_(module.weight, std=INIT_STD, generator=generator)
                 nn.init.zeros_(module.bias)
