@@ -33,7 +33,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from neuroicl.models.base import IMAGE_CHANNELS, Predictor, check_inputs, check_int
+from neuroicl.models.base import IMAGE_CHANNELS, Predictor, check_bool, check_inputs, check_int
 from neuroicl.models.blocks import reset_conv_default
 from neuroicl.models.losses import FamilyObjective, Objective
 from neuroicl.models.mvg_masks import COLOUR_MODES, ar_mask, choose_colours, colourise, decode_colour
@@ -89,8 +89,7 @@ class MVGConfig:
     rel_pos: bool = True
 
     def __post_init__(self) -> None:
-        if not isinstance(self.rel_pos, bool):
-            raise ValueError(f"MVGConfig.rel_pos must be true or false, got {self.rel_pos!r}")
+        check_bool("MVGConfig", "rel_pos", self.rel_pos)
         if self.colours not in COLOUR_MODES:
             raise ValueError(f"MVGConfig.colours must be one of {COLOUR_MODES}, got {self.colours!r}")
         for name, minimum in (
