@@ -158,3 +158,19 @@ def test_the_istn_covariate_overlay_is_a_valid_config(root):
     deformation = config["cohort"]["deformation"]
     assert deformation["sex_expansion_mm"] > 0 and deformation["ventricle_expansion_mm"] == 9.0  # merged into the block
     assert deformation["velocity_rms_mm"] == 2.0 and config["istn"]["transductive"]  # the rest kept
+
+
+def test_the_mvg_segmentation_overlay_is_a_valid_config(root):
+    """bench/mvg_segmentation.yaml (docs/models.md's MVG check) merged over the default: one run, segmentation."""
+    from snakemake.utils import update_config
+
+    from neuroicl.models.mvg import MVGConfig
+
+    config = yaml.safe_load((root / "config" / "config.yaml").read_text())
+    update_config(config, yaml.safe_load((root / "bench" / "mvg_segmentation.yaml").read_text()))
+    validate(config, str(root / SCHEMA))
+    mvg = MVGConfig(**config["models"]["hyperparameters"]["mvg"])
+    assert mvg.patch_size == 4 and mvg.grid == (24, 12)  # 12 x 12 tokens per slice, two slices per canvas
+    run = config["training"]["runs"]["mvg"]
+    assert run["tasks"] == ["segmentation"] and not run.get("all_tasks") and "ablation" not in run
+    assert config["models"]["hyperparameters"]["unet"]["channels"] == 16  # the rest of the default kept
