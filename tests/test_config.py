@@ -120,13 +120,18 @@ def test_snakemake_stops_on_a_missing_bids_folder_naming_the_key(root, tmp_path,
     assert "datasets[1].path" in run.stderr + run.stdout and "bids/mystudy" in run.stderr + run.stdout
 
 
-def _paper_config(root) -> dict:
-    """config/paper.yaml merged over config/config.yaml, as `--configfile` does."""
+def _merged_config(root, overlay: str) -> dict:
+    """The file ``overlay`` (repository-relative) merged over config/config.yaml, as `--configfile` does."""
     from snakemake.utils import update_config
 
     config = yaml.safe_load((root / "config" / "config.yaml").read_text())
-    update_config(config, yaml.safe_load((root / "config" / "paper.yaml").read_text()))
+    update_config(config, yaml.safe_load((root / overlay).read_text()))
     return config
+
+
+def _paper_config(root) -> dict:
+    """config/paper.yaml merged over config/config.yaml."""
+    return _merged_config(root, "config/paper.yaml")
 
 
 def test_paper_config_is_valid_and_every_key_carries_a_comment(root):
@@ -149,10 +154,7 @@ def test_paper_grid_gives_192_by_192_slices(root):
 
 def test_the_istn_covariate_overlay_is_a_valid_config(root):
     """bench/istn_covariates.yaml (docs/models.md's covariate check) merged over the default, as `--configfile`."""
-    from snakemake.utils import update_config
-
-    config = yaml.safe_load((root / "config" / "config.yaml").read_text())
-    update_config(config, yaml.safe_load((root / "bench" / "istn_covariates.yaml").read_text()))
+    config = _merged_config(root, "bench/istn_covariates.yaml")
     validate(config, str(root / SCHEMA))
     assert config["cohort"]["n_subjects"] == 90 and config["istn"]["tasks"] == ["age", "sex"]
     deformation = config["cohort"]["deformation"]
@@ -162,12 +164,9 @@ def test_the_istn_covariate_overlay_is_a_valid_config(root):
 
 def test_the_mvg_segmentation_overlay_is_a_valid_config(root):
     """bench/mvg_segmentation.yaml (docs/models.md's MVG check) merged over the default: one run, segmentation."""
-    from snakemake.utils import update_config
-
     from neuroicl.models.mvg import MVGConfig
 
-    config = yaml.safe_load((root / "config" / "config.yaml").read_text())
-    update_config(config, yaml.safe_load((root / "bench" / "mvg_segmentation.yaml").read_text()))
+    config = _merged_config(root, "bench/mvg_segmentation.yaml")
     validate(config, str(root / SCHEMA))
     mvg = MVGConfig(**config["models"]["hyperparameters"]["mvg"])
     assert mvg.patch_size == 4 and mvg.grid == (24, 12)  # 12 x 12 tokens per slice, two slices per canvas
