@@ -9,7 +9,8 @@ import textwrap
 from neuroicl.core.logs import job_resources
 
 _JOB = textwrap.dedent("""
-    import sys, time
+    import atexit, gc, sys, time
+    atexit.register(lambda: print(f"frozen={gc.get_freeze_count()}", file=sys.__stdout__))  # runs after the log's
     from neuroicl.core.logs import to_file
     log = to_file(sys.argv[1])
     log.info("working")
@@ -34,16 +35,23 @@ def test_the_log_ends_with_the_jobs_cpu_seconds(tmp_path):
     assert "working" in text and text.rstrip().splitlines()[-1].split(" INFO ")[1].startswith("job resources: cpu_s=")
     measured = job_resources(tmp_path / "job.log")
     # at exit: at least what the job had used when it printed (the line rounds to 0.01 s)
-    assert measured["cpu_s"] >= float(done.stdout) - 0.01
+    assert measured["cpu_s"] >= float(done.stdout.split()[0]) - 0.01
     assert abs(measured["cpu_s"] - measured["user_s"] - measured["system_s"]) < 0.02
     assert measured["max_rss_mb"] > 1
+
+
+def test_the_teardown_skips_the_jobs_objects(tmp_path):
+    # the log's exit handler freezes the collector (the cheap teardown); handlers registered before it still run
+    done, _ = _run(tmp_path, "ok")
+    assert int(done.stdout.split("frozen=")[1]) > 1000
 
 
 def test_a_failed_job_logs_its_traceback_and_its_resources(tmp_path):
     done, text = _run(tmp_path, "fail")
     assert done.returncode == 1
     assert "RuntimeError: the job broke" in text
-    assert job_resources(tmp_path / "job.log")["cpu_s"] >= float(done.stdout) - 0.01
+    assert job_resources(tmp_path / "job.log")["cpu_s"] >= float(done.stdout.split()[0]) - 0.01
+    assert "frozen=" in done.stdout  # a failed job's exit handlers run as well
 
 
 def test_a_log_without_the_line_reads_none(tmp_path):

@@ -1,15 +1,18 @@
 """Logging for pipeline scripts: everything (logging, warnings, tqdm, tracebacks) goes to the rule's log.
 
 A job's log ends with its own resource use (:data:`RESOURCES`, from ``getrusage``: the script's process and its
-children, imports included; written at exit, before the interpreter's teardown, which costs up to ≈ 0.8 CPU-s more
-on an idle host and more on a busy one), read back by :func:`job_resources`. Snakemake's benchmark files sample a
-job's CPU time every 0.5 s for its first 15 s and every 30 s after, keeping the last sample, so their ``cpu_time``
-misses up to 30 s of a job's end (docs/performance.md); this line does not.
+children, imports included; written at exit, before the interpreter's teardown), read back by :func:`job_resources`.
+After writing it the job freezes the garbage collector (``gc.freeze``), so the teardown's final collections skip
+every object the job made: with torch loaded they cost ≈ 0.6 CPU-s per job (docs/performance.md); exit codes and
+the other exit handlers are as before. Snakemake's benchmark files sample a job's CPU time every 0.5 s for its first
+15 s and every 30 s after, keeping the last sample, so their ``cpu_time`` misses up to 30 s of a job's end
+(docs/performance.md); this line does not.
 """
 
 from __future__ import annotations
 
 import atexit
+import gc
 import logging
 import re
 import resource
@@ -32,8 +35,14 @@ def to_file(path: str) -> logging.Logger:
     logging.basicConfig(stream=handle, level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", force=True)
     logging.captureWarnings(True)
     logger = logging.getLogger("neuroicl")
-    atexit.register(log_resources, logger)
+    atexit.register(_at_exit, logger)
     return logger
+
+
+def _at_exit(logger: logging.Logger) -> None:
+    """The job's last words: its resource line, then a frozen collector for a cheap teardown."""
+    log_resources(logger)
+    gc.freeze()
 
 
 def log_resources(logger: logging.Logger) -> None:
