@@ -3,7 +3,7 @@
 A job's log ends with its own resource use (:data:`RESOURCES`, from ``getrusage``: the script's process and its
 children, imports included; written at exit, before the interpreter's teardown), read back by :func:`job_resources`.
 After writing it the job freezes the garbage collector (``gc.freeze``), so the teardown's final collections skip
-every object the job made: with torch loaded they cost ≈ 0.6 CPU-s per job (docs/performance.md); exit codes and
+every object the job made: with torch loaded they cost ≈ 0.6–1 CPU-s per job (docs/performance.md); exit codes and
 the other exit handlers are as before. Snakemake's benchmark files sample a job's CPU time every 0.5 s for its first
 15 s and every 30 s after, keeping the last sample, so their ``cpu_time`` misses up to 30 s of a job's end
 (docs/performance.md); this line does not.
