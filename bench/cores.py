@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing as mp
+import queue
 import statistics
 import time
 from dataclasses import dataclass
@@ -39,7 +40,7 @@ class Pass:
     cpu_ms: float
 
 
-def reference_work(steps: int, warmup: int):
+def reference_work(steps: int, warmup: int) -> train_speed.Workload:
     """The reference step's workload (``bench.train_speed.workload``) after ``warmup`` untimed steps."""
     args = train_speed.parser().parse_args([*REFERENCE, "--steps", str(steps), "--warmup", str(warmup)])
     config = train_speed.load_config(args.config)
@@ -52,7 +53,7 @@ def reference_work(steps: int, warmup: int):
     return work
 
 
-def timed(work, first: int, steps: int) -> Pass:
+def timed(work: train_speed.Workload, first: int, steps: int) -> Pass:
     """Mean wall and process-CPU milliseconds of steps ``first`` … ``first + steps - 1``."""
     cpu = time.process_time()
     wall, _, _ = train_speed.timed_pass(work, range(first, first + steps), breakdown=False)
@@ -85,16 +86,25 @@ def measure(copies: int, rounds: int, steps: int, warmup: int) -> tuple[list[Pas
         worker.start()
     alone: list[Pass | None] = [None] * rounds
     side: list[list[Pass]] = [[] for _ in range(rounds)]
-    for _ in range(rounds * (copies + 1)):
-        kind, r, measured = results.get()
+    received = 0
+    while received < rounds * (copies + 1):
+        try:
+            kind, r, measured = results.get(timeout=1.0)
+        except queue.Empty:
+            failed = [w.exitcode for w in workers if w.exitcode not in (None, 0)]
+            if failed:  # the others would wait at the barrier for ever
+                for worker in workers:
+                    worker.terminate()
+                message = f"a copy of the reference step exited with code {failed[0]}; its traceback is above"
+                raise SystemExit(message) from None
+            continue
+        received += 1
         if kind == "alone":
             alone[r] = measured
         else:
             side[r].append(measured)
     for worker in workers:
         worker.join()
-        if worker.exitcode != 0:
-            raise SystemExit(f"a copy exited with code {worker.exitcode}")
     return [a for a in alone if a is not None], side
 
 

@@ -17,3 +17,8 @@ def test_each_round_times_one_pass_alone_and_every_copy_side_by_side():
     alone, side = measure(copies=2, rounds=2, steps=1, warmup=0)
     assert len(alone) == 2 and [len(s) for s in side] == [2, 2]
     assert all(p.wall_ms > 0 and p.cpu_ms > 0 for p in [*alone, *side[0], *side[1]])
+
+
+def test_a_failing_copy_stops_the_measurement_instead_of_hanging():
+    with pytest.raises(SystemExit, match="exited with code 1"):
+        measure(copies=2, rounds=1, steps=0, warmup=0)  # steps 0: the copies divide by zero
