@@ -25,7 +25,6 @@ from dataclasses import dataclass
 import torch
 
 from bench import train_speed
-from neuroicl.training.loop import autocast_dtype
 
 #: The reference step's flags (docs/performance.md: ``python -m bench.train_speed`` with these).
 REFERENCE = ["--models", "unet", "--device", "cpu", "--size", "48", "--channels", "16", "--context", "1-8",
@@ -44,11 +43,9 @@ def reference_work(steps: int, warmup: int) -> train_speed.Workload:
     """The reference step's workload (``bench.train_speed.workload``) after ``warmup`` untimed steps."""
     args = train_speed.parser().parse_args([*REFERENCE, "--steps", str(steps), "--warmup", str(warmup)])
     config = train_speed.load_config(args.config)
-    device = torch.device("cpu")
-    args.bf16 = autocast_dtype(config["training"]["precision"], device) is not None  # as the demo's jobs
-    args.channels_last, args.compile = True, False
-    torch.set_num_threads(1)
-    work = train_speed.workload("unet", args, config, device)
+    train_speed.loop_defaults(args, config)  # as the demo's jobs: bf16 where native, channels-last, no compile
+    torch.set_num_threads(args.threads)
+    work = train_speed.workload("unet", args, config, torch.device(args.device))
     train_speed.timed_pass(work, range(warmup), breakdown=False)
     return work
 

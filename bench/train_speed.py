@@ -462,6 +462,19 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+def loop_defaults(args: argparse.Namespace, config: dict[str, Any]) -> None:
+    """Fill the flags left unset (None) with what the training loop does on ``args.device`` under ``config``: bf16
+    autocast as ``training.precision`` resolves, channels-last weights, ``torch.compile`` on CUDA if
+    ``training.compile``."""
+    device = torch.device(args.device)
+    if args.bf16 is None:
+        args.bf16 = autocast_dtype(config["training"]["precision"], device) is not None
+    if args.channels_last is None:
+        args.channels_last = True
+    if args.compile is None:
+        args.compile = device.type == "cuda" and bool(config["training"]["compile"])
+
+
 def main(argv: list[str] | None = None) -> list[Result]:
     """Run the benchmark with command-line ``argv``; print the table; return the results."""
     p = parser()
@@ -474,12 +487,8 @@ def main(argv: list[str] | None = None) -> list[Result]:
         p.error("--device cuda: CUDA is not available on this machine")
     if min(args.batch, args.size, args.channels, args.steps) < 1 or args.warmup < 0:
         p.error("--batch, --size, --channels and --steps must be >= 1 and --warmup >= 0")
-    cuda = args.device == "cuda"
     config = load_config(args.config)
-    precision = config["training"]["precision"]
-    args.bf16 = autocast_dtype(precision, torch.device(args.device)) is not None if args.bf16 is None else args.bf16
-    args.channels_last = True if args.channels_last is None else args.channels_last
-    args.compile = cuda and bool(config["training"]["compile"]) if args.compile is None else args.compile
+    loop_defaults(args, config)
     torch.set_num_threads(args.threads)
     command = shlex.join(["python", "-m", "bench.train_speed", *(sys.argv[1:] if argv is None else argv)])
     print(f"command: {command}")
