@@ -9,11 +9,12 @@ import pandas as pd
 import pytest
 import torch
 
-from neuroicl.evaluation.evaluate import evaluate, groups
+from neuroicl.evaluation.evaluate import evaluate, evaluation_setup, groups
 from neuroicl.evaluation.metrics_table import COLUMNS
 from neuroicl.models.context_mean import ContextMean
 from neuroicl.plan.cases import EvalSettings
 from neuroicl.tasks.setup import build
+from tests.helpers.toy import toy_store
 
 SETTINGS = EvalSettings(
     context_sizes=(1, 2, 4), repeats=2, labels={"cortex": (3, 4), "ventricle": (5, 6)},
@@ -100,3 +101,48 @@ def test_nested_contexts_are_prefixes_of_one_draw(setup):
     at_one = table[table.context_size == 1].value.to_numpy()
     assert np.allclose(at_one, first[first.context_size == 1].value.to_numpy())
     assert np.allclose(at_one, first[first.context_size == 4].value.to_numpy())  # item 0 is item 0 at every L
+
+
+def _nan_in(channel):
+    def predict(target_in, context_in, context_out, family, label):
+        out = ContextMean()(target_in, context_in, context_out).clone()
+        out[-1, channel] = float("nan")
+        return out
+    return predict
+
+
+@pytest.mark.parametrize("task", ["segmentation", "denoising"])
+def test_a_non_finite_prediction_stops_evaluation_naming_the_run(setup, task):
+    """A NaN would be skipped by the tables' means (image metrics) or scored as background (Dice): never silent."""
+    with pytest.raises(ValueError, match=f"run 'r': non-finite predictions for 1 target.* task '{task}'"):
+        evaluate(_nan_in(0), {"toy": setup}, [task], SETTINGS, RUN, progress=False)
+
+
+def test_a_nan_in_an_inactive_channel_is_ignored(setup):
+    table, _ = evaluate(_nan_in(2), {"toy": setup}, ["denoising"], SETTINGS, RUN, progress=False)  # channel 0 only
+    assert table.value.notna().all()
+
+
+@pytest.fixture
+def split_setup(make_pool, task_config):
+    pool = make_pool(subjects=6)
+    config = {"tasks": task_config, "preprocess": {"slices": {"axis": "coronal"}}}
+    splits = {"train": pool.subjects[:3], "val": pool.subjects[3:4], "test": pool.subjects[4:]}
+    return config, toy_store(pool), splits
+
+
+def test_the_validation_split_can_be_scored_instead_of_the_test_split(split_setup):
+    config, store, splits = split_setup
+    for part in ("test", "val"):
+        setup = evaluation_setup(config, store, splits, "toy", part)
+        assert [pool.subjects for pool in setup.sampler.pools] == [splits["train"], splits[part]]
+        table, _ = evaluate(_floor, {"toy": setup}, ["segmentation"], SETTINGS, RUN, progress=False)
+        assert set(table.subject) == set(splits[part])
+
+
+def test_an_unknown_or_empty_part_is_an_error_naming_it(split_setup):
+    config, store, splits = split_setup
+    with pytest.raises(ValueError, match="evaluation part must be one of"):
+        evaluation_setup(config, store, splits, "toy", "train")
+    with pytest.raises(ValueError, match="dataset 'toy': the val split is empty"):
+        evaluation_setup(config, store, splits | {"val": []}, "toy", "val")

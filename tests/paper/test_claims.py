@@ -23,6 +23,9 @@ RUNS = {
                 "context_size": np.nan},
     "metaseg": {"run": "metaseg-segmentation-all", "model": "metaseg", "variant": "MetaSeg", "train_subjects": 4,
                 "all_subjects": True, "context_size": np.nan},
+    "released": {"run": "neuralizer-released", "model": "neuralizer", "variant": "Neuralizer (released)",
+                 "train_subjects": 4, "all_subjects": True},
+    "mvg": {"run": "mvg", "model": "mvg", "variant": "MVG", "train_subjects": 4, "all_subjects": True},
 }
 TASK = {"segmentation": ("segmentation", "dice", "cortex"), "denoising": ("reconstruction", "psnr", "")}
 
@@ -84,3 +87,18 @@ def test_metaseg_is_a_learned_row_and_a_rival_of_the_segmentation_ceiling(good):
     table = verdicts([*good, row("metaseg", "segmentation", 0.95)])
     assert table["Every learned model beats the floor at its best setting", "segmentation", "MetaSeg (all)"] == "PASS"
     assert table["U-Net on all data is the ceiling for segmentation", "segmentation", "U-Net (all)"] == "FAIL"
+
+
+@pytest.mark.parametrize("who, variant", [("released", "Neuralizer (released)"), ("mvg", "MVG")])
+def test_every_learned_variant_has_a_floor_row_and_rivals_the_ceiling(good, who, variant):
+    table = verdicts([*good, row(who, "segmentation", 0.65)])
+    assert table["Every learned model beats the floor at its best setting", "segmentation", f"{variant} (32)"] == "FAIL"
+    table = verdicts([*good, row(who, "segmentation", 0.95)])
+    assert table["U-Net on all data is the ceiling for segmentation", "segmentation", "U-Net (all)"] == "FAIL"
+
+
+def test_a_flat_context_curve_does_not_rise(good):
+    good[1] = row("seen", "segmentation", 0.8, context_size=1)  # the same as at L = 32
+    result = verdicts(good)
+    assert result["Neuralizer-seen's score rises with the context size", "segmentation", "Neuralizer-seen (L = 32)"] \
+        == "FAIL"

@@ -1,7 +1,8 @@
 """Score a predictor on the test targets: the same inputs and contexts for every model.
 
 For each task, test subject, case (:mod:`.cases`) and repeat, one episode is planned from a seed of
-``(dataset, subject, task, case, repeat)`` — target slice from the test split, up to
+``(dataset, subject, task, case, repeat)`` — target slice from the test split (or, for the held-out check of
+docs/training.md, the validation split: ``part``), up to
 ``max(context_sizes)`` context items from the training split — and synthesised without
 augmentation, per (task, subject) group with a seed of its own, on the CPU. Every context size L
 uses the first L items of that one draw (nested context sets). So a run evaluating only one task
@@ -38,17 +39,24 @@ from neuroicl.tasks.pool import Pool
 from neuroicl.tasks.setup import TaskSetup, build
 from neuroicl.tasks.synthesize import Batch, synthesize
 
-TRAIN_POOL, TEST_POOL = 0, 1
+TRAIN_POOL, TEST_POOL = 0, 1  # TEST_POOL: the scored split's pool, whichever split ``part`` names
+PARTS = ("test", "val")  # the splits whose subjects can be scored
 
 
 def evaluation_setup(
-    config: dict[str, Any], store: SliceStore, splits: dict[str, list[str]], dataset: str
+    config: dict[str, Any], store: SliceStore, splits: dict[str, list[str]], dataset: str, part: str = "test"
 ) -> TaskSetup:
-    """Pools ``[train, test]`` of ``dataset`` on the CPU (synthesis there is the same on every machine)."""
-    for part in ("train", "test"):
-        if not splits.get(part):
-            raise ValueError(f"the {part} split is empty; evaluation needs training contexts and test targets")
-    pools = [Pool.from_store(dataset, store, splits[part]) for part in ("train", "test")]
+    """Pools ``[train, part]`` of ``dataset`` on the CPU (synthesis there is the same on every machine):
+    contexts from the training split, targets from ``part`` (``test``, or ``val`` for the held-out check)."""
+    if part not in PARTS:
+        raise ValueError(f"evaluation part must be one of {PARTS}, got {part!r}")
+    for name in ("train", part):
+        if not splits.get(name):
+            raise ValueError(
+                f"dataset {dataset!r}: the {name} split is empty; evaluation needs training contexts and {part} "
+                f"targets (splits.fractions in the config)"
+            )
+    pools = [Pool.from_store(dataset, store, splits[name]) for name in ("train", part)]
     return build(config["tasks"], pools, config["preprocess"]["slices"]["axis"])
 
 
@@ -157,6 +165,7 @@ def evaluate(
                     part = slice(start, start + settings.batch_size)
                     chunk = targets[part]
                     pred = _predict(predict, batch, part, length, family, chunk, device)
+                    _check_finite(pred, batch.active[part], run["run"], chunk, dataset, size)
                     metrics = score(family, pred, batch.target_out[part], batch.active[part])
                     for name, values in metrics.items():
                         for target, value in zip(chunk, values.tolist(), strict=True):
@@ -188,6 +197,20 @@ def _predict(
         index = torch.as_tensor(np.flatnonzero(names == label))
         out[index] = predict(*(a[index.to(a.device)] for a in args), family, label).float().cpu()
     return out
+
+
+def _check_finite(
+    pred: Tensor, active: Tensor, run: str, chunk: list[Target], dataset: str, size: int | None
+) -> None:
+    """Stop on a NaN or infinite prediction in an active channel: a mean that skipped it would flatter the run."""
+    bad = ~torch.isfinite(pred).flatten(2).all(dim=2) & active  # B C
+    if bad.any():
+        target = chunk[int(bad.any(dim=1).nonzero()[0])]
+        raise ValueError(
+            f"run {run!r}: non-finite predictions for {int(bad.any(dim=1).sum())} target(s) of task "
+            f"{target.case.task!r} (first: {dataset} {target.subject} slice {target.slice}, context size {size}); "
+            f"the model may have diverged: check results/train/{run}/log.csv"
+        )
 
 
 def _record(

@@ -1,4 +1,5 @@
-"""One evaluation job (rule ``evaluate``): score a run on every dataset's test split, write its outputs.
+"""One evaluation job (rule ``evaluate``; ``evaluate_val`` with ``part="val"``): score a run on every dataset's
+test (or validation) split, write its outputs.
 
 Example:
     >>> table, samples = evaluate_run(run, config, stores, splits, "results/train/neuralizer-seen/model.pt", "cpu")
@@ -32,10 +33,10 @@ def run_columns(run: Run, splits: Mapping[str, dict[str, list[str]]]) -> dict[st
 
 def evaluate_run(run: Run, config: dict[str, Any], stores: Mapping[str, SliceStore],
                  splits: Mapping[str, dict[str, list[str]]], model_path: str | None,
-                 device: torch.device | str) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
-    """Score ``run`` on its tasks at its context sizes, on every dataset (config order); return the
-    metrics table and the qualitative samples (Figs. 6–8)."""
-    setups = {name: evaluation_setup(config, stores[name], splits[name], name) for name in stores}
+                 device: torch.device | str, part: str = "test") -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
+    """Score ``run`` on its tasks at its context sizes, on every dataset's ``part`` subjects (config order);
+    return the metrics table and the qualitative samples (Figs. 6–8)."""
+    setups = {name: evaluation_setup(config, stores[name], splits[name], name, part) for name in stores}
     settings = EvalSettings.from_config(config["evaluation"])
     predict = predictor(run, config, model_path, device)
     return evaluate(predict, setups, list(run.eval_tasks), settings, run_columns(run, splits),

@@ -24,6 +24,7 @@ import os
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from neuroicl.core.io import atomic_path
@@ -57,10 +58,16 @@ def from_records(records: Iterable[dict[str, Any]]) -> pd.DataFrame:
 
 
 def check(table: pd.DataFrame) -> None:
-    """Raise ValueError unless ``table`` has every column, known families, and each task its own family."""
+    """Raise ValueError unless ``table`` has every column, finite values, known families, and each task its own
+    family (a NaN value would drop out of the tables' means and flatter its run)."""
     missing = [column for column in COLUMNS if column not in table.columns]
     if missing:
         raise ValueError(f"metrics table lacks columns {missing}; {FORMAT_HINT}")
+    bad = table[~np.isfinite(pd.to_numeric(table["value"], errors="coerce"))]
+    if len(bad):
+        first = bad.iloc[0]
+        raise ValueError(f"metrics table has {len(bad)} missing or non-finite values (first: run {first['run']!r}, "
+                         f"task {first['task']!r}, metric {first['metric']!r}); every value must be a finite number")
     families = sorted(set(table["family"]) - set(METRICS))
     if families:
         raise ValueError(f"metrics table has unknown families {families}; expected some of {list(METRICS)}")
