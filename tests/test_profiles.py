@@ -23,8 +23,8 @@ def _workflow_rules(root: Path) -> dict[str, str | None]:
     in a loop (`name: f"adapt_{name}"`) once per real dataset of config/paper.yaml."""
     text = "".join(path.read_text() for path in sorted((root / "workflow").rglob("*.smk")))
     text += (root / "workflow" / "Snakefile").read_text()
-    rules = {name: None for name in re.findall(r"^rule (\w+):", text, flags=re.MULTILINE)}
-    rules.update({new: old for old, new in re.findall(r"^use rule (\w+) as (\w+)", text, flags=re.MULTILINE)})
+    rules = {name: None for name in re.findall(r"^\s*rule (\w+):", text, flags=re.MULTILINE)}  # in `if` blocks too
+    rules.update({new: old for old, new in re.findall(r"^\s*use rule (\w+) as (\w+)", text, flags=re.MULTILINE)})
     datasets = yaml.safe_load((root / "config" / "paper.yaml").read_text()).get("datasets", [])
     for prefix in re.findall(r'name:\s*f"(\w+)\{name\}"', text):
         rules.update({prefix + dataset["name"]: None for dataset in datasets})

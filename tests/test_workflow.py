@@ -356,6 +356,18 @@ def test_a_figure_rebuilds_from_cached_metrics_alone(root, tiny_run):
 
 
 @pytest.mark.workflow
+def test_the_held_out_check_needs_validation_subjects_and_says_so(root, tiny_run):
+    """`validation` scores the trained runs on the val split; the tiny config has none (splits.fractions.val 0), so
+    its evaluate_val jobs stop naming the empty split and the config key, write no metrics, and retrain nothing."""
+    run = _snakemake(root, tiny_run, "validation")
+    assert run.returncode != 0
+    assert set(rules_run(run.stderr)) == {"evaluate_val"}
+    logs = [path.read_text() for path in (tiny_run / "logs" / "evaluate_val").glob("*.log")]
+    assert logs and all("the val split is empty" in text and "splits.fractions" in text for text in logs)
+    assert not list((tiny_run / "results").glob("evaluate_val/*/metrics.csv"))
+
+
+@pytest.mark.workflow
 def test_report_has_every_figure(root, tiny_run):
     run = _snakemake(root, tiny_run, extra=("--report", "report.html"))
     assert run.returncode == 0, run.stderr[-3000:]

@@ -193,6 +193,17 @@ def get_metrics_tables(wildcards):
     return [f"results/evaluate/{run.name}/metrics.csv" for run in RUNS]
 
 
+#: Every run's metrics table on the validation subjects (jobs of evaluate_val), in catalogue order.
+VAL_METRICS_TABLES = [f"results/evaluate_val/{run.name}/metrics.csv" for run in RUNS]
+
+#: The held-out check, target `validation` (not in `all`). Table 4 and the comparison's claims on the validation split.
+VALIDATION_OUTPUTS = [
+    f"results/tables/{name}_val.{ext}"
+    for name, exts in (("table4", ("csv", "md", "tex")), ("claims", ("csv", "md")))
+    for ext in exts
+]
+
+
 PAPER_OUTPUTS = [
     "results/evaluate/metrics.csv",
     "results/tables/table4.csv",

@@ -18,6 +18,7 @@ rule evaluate:
         run=get_run,
         config=get_run_config,
         datasets=list(DATASETS),
+        part="test",
     script:
         "../scripts/evaluate.py"
 
@@ -43,3 +44,29 @@ rule collect_metrics:
         "../../envs/train.yaml"
     script:
         "../scripts/collect_metrics.py"
+
+
+# The held-out check (docs/training.md): every run scored on the validation subjects, whose scores chose no setting.
+# Not part of `all`; `snakemake -c2 validation` builds it after (or with) the main run.
+use rule evaluate as evaluate_val with:
+    output:
+        metrics="results/evaluate_val/{run}/metrics.csv",
+        samples="results/evaluate_val/{run}/samples.npz",
+    log:
+        "logs/evaluate_val/{run}.log",
+    benchmark:
+        "benchmarks/evaluate_val/{run}.tsv"
+    params:
+        run=get_run,
+        config=get_run_config,
+        datasets=list(DATASETS),
+        part="val",
+
+
+use rule collect_metrics as collect_metrics_val with:
+    input:
+        VAL_METRICS_TABLES,
+    output:
+        "results/evaluate_val/metrics.csv",
+    log:
+        "logs/evaluate_val/metrics.log",

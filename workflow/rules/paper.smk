@@ -83,6 +83,33 @@ rule claims:
         "../scripts/claims.py"
 
 
+# The held-out check: Table 4 and the comparison's claims on the validation subjects (rule evaluate_val).
+use rule table4 as table4_val with:
+    input:
+        metrics="results/evaluate_val/metrics.csv",
+    output:
+        csv="results/tables/table4_val.csv",
+        md="results/tables/table4_val.md",
+        tex="results/tables/table4_val.tex",
+    log:
+        "logs/tables/table4_val.log",
+
+
+use rule claims as claims_val with:
+    input:
+        metrics="results/evaluate_val/metrics.csv",
+    output:
+        csv="results/tables/claims_val.csv",
+        md="results/tables/claims_val.md",
+    log:
+        "logs/tables/claims_val.log",
+
+
+rule validation:
+    input:
+        VALIDATION_OUTPUTS,
+
+
 # MetaSeg's own study (training.runs.metaseg.study; docs/models.md): its test-time fits on the study's classes.
 if STUDY:
 

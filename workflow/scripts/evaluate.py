@@ -1,4 +1,5 @@
-"""Score one run on the test split (the same targets and contexts for every run); tidy metrics CSV + samples."""
+"""Score one run on the test split (rule evaluate) or the validation split (evaluate_val); the same targets and
+contexts for every run; tidy metrics CSV + samples."""
 
 import torch
 
@@ -14,6 +15,7 @@ config = snakemake.params.config
 stores, splits = open_datasets(snakemake.params.datasets, snakemake.input.index, snakemake.input.splits)
 run = Run.from_dict(snakemake.params.run)
 device = pick_device(config["training"]["device"])
-metrics, samples = evaluate_run(run, config, stores, splits, snakemake.input.get("model"), device)
-log.info("run %s: %d metric rows", run.name, len(metrics))
+part = snakemake.params.part
+metrics, samples = evaluate_run(run, config, stores, splits, snakemake.input.get("model"), device, part)
+log.info("run %s on the %s split: %d metric rows", run.name, part, len(metrics))
 write_outputs(metrics, samples, snakemake.output.metrics, snakemake.output.samples)
