@@ -173,3 +173,10 @@ def test_the_mvg_segmentation_overlay_is_a_valid_config(root):
     run = config["training"]["runs"]["mvg"]
     assert run["tasks"] == ["segmentation"] and not run.get("all_tasks") and "ablation" not in run
     assert config["models"]["hyperparameters"]["unet"]["channels"] == 16  # the rest of the default kept
+
+
+def test_istn_never_selects_on_the_test_subjects(root, test_config):
+    """The source site's test subjects give the single-site ceiling: selecting on them would be a leak."""
+    test_config["istn"]["selection"] = "test"
+    with pytest.raises(WorkflowError, match="test"):
+        validate(test_config, str(root / SCHEMA))
