@@ -114,8 +114,10 @@ def iou_score(pred: Tensor, target: Tensor, active: Tensor, threshold: float = 0
 def generalised_dice(pred: Tensor, target: Tensor, active: Tensor, threshold: float = 0.5) -> Tensor:
     """Generalised Dice ``[B]`` over background and foreground (Sudre et al. 2017; MetaSeg's tables), each class
     weighted by 1 / its target area squared: torchmetrics' ``generalized_dice_score`` with the background
-    included. The foreground is ``pred > threshold`` and ``target > 0.5`` on any active channel (the active
-    channels pooled into one mask, as :func:`dice_score`); 1.0 when both are empty."""
+    included. The foreground is ``pred > threshold`` and ``target > 0.5`` on any active channel: the active
+    channels merged into one mask (unlike :func:`dice_score`, which adds their counts; the two agree when every
+    active channel holds the same mask, as a segmentation target and MetaSeg's prediction do); 1.0 when both are
+    empty."""
     from torchmetrics.functional.segmentation import generalized_dice_score  # the evaluation stage only
 
     _check(pred, target, active)
