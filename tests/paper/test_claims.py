@@ -102,3 +102,11 @@ def test_a_flat_context_curve_does_not_rise(good):
     result = verdicts(good)
     assert result["Neuralizer-seen's score rises with the context size", "segmentation", "Neuralizer-seen (L = 32)"] \
         == "FAIL"
+
+
+@pytest.mark.parametrize("part, words", [("test", "whose scores chose the demo's settings"),
+                                         ("val", "whose scores chose no setting")])
+def test_the_markdown_says_which_subjects_were_scored(good, part, words):
+    table = claims(summarize(pd.DataFrame(good, columns=list(COLUMNS))))
+    assert words in to_markdown(table, part).splitlines()[-1]
+    assert "subjects" not in to_markdown(table).splitlines()[-1]

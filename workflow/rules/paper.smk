@@ -79,6 +79,7 @@ rule claims:
         "../../envs/figures.yaml"
     params:
         study_models=get_claims_study_models(),
+        part="test",
     script:
         "../scripts/claims.py"
 
@@ -103,6 +104,9 @@ use rule claims as claims_val with:
         md="results/tables/claims_val.md",
     log:
         "logs/tables/claims_val.log",
+    params:
+        study_models={},
+        part="val",
 
 
 rule validation:

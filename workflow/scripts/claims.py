@@ -25,4 +25,4 @@ log.info("%s", table["verdict"].value_counts().to_dict())
 with atomic_path(snakemake.output.csv) as temporary:
     table.to_csv(temporary, index=False, float_format="%.4f", lineterminator="\n")
 with atomic_path(snakemake.output.md) as temporary:
-    temporary.write_text(to_markdown(table))
+    temporary.write_text(to_markdown(table, snakemake.params.part))

@@ -214,8 +214,18 @@ def _number(value: float | None, task: str) -> str:
     return f"{value:.2f}" if family_of(task) in ("segmentation", "skull_strip") else f"{value:.1f}"
 
 
-def to_markdown(table: pd.DataFrame) -> str:
-    """The claims table as Markdown: one row per claim and task, the measured numbers, the verdict."""
+#: What the subjects a claims table scores are, per evaluation part (the line under its Markdown table).
+PART_NOTES = {
+    "test": "Scored on the test subjects, whose scores chose the demo's settings (docs/training.md); "
+            "`snakemake -c2 validation` scores the validation subjects, which chose none.",
+    "val": "Scored on the validation subjects, whose scores chose no setting (docs/training.md); "
+           "MetaSeg's and ISTN's own studies are not rescored here.",
+}
+
+
+def to_markdown(table: pd.DataFrame, part: str | None = None) -> str:
+    """The claims table as Markdown: one row per claim and task, the measured numbers, the verdict; then the
+    count of verdicts and, for an evaluation ``part`` (:data:`PART_NOTES`), what its subjects are."""
     lines = ["| claim | task | measured | value | reference | reference value | verdict |",
              "| :-- | :-- | :-- | --: | :-- | --: | :-: |"]
     for row in table.itertuples():
@@ -224,4 +234,6 @@ def to_markdown(table: pd.DataFrame) -> str:
                      f"{_number(row.reference_value, row.task)} | **{row.verdict}** |")
     passed, failed = (table["verdict"] == "PASS").sum(), (table["verdict"] == "FAIL").sum()
     lines += ["", f"{passed} PASS, {failed} FAIL, {len(table) - passed - failed} not testable with this config."]
+    if part is not None:
+        lines += ["", PART_NOTES[part]]
     return "\n".join(lines) + "\n"
