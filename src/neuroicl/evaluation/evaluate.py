@@ -203,11 +203,11 @@ def _check_finite(
     pred: Tensor, active: Tensor, run: str, chunk: list[Target], dataset: str, size: int | None
 ) -> None:
     """Stop on a NaN or infinite prediction in an active channel: a mean that skipped it would flatter the run."""
-    bad = ~torch.isfinite(pred).flatten(2).all(dim=2) & active  # B C
+    bad = (~torch.isfinite(pred).flatten(2).all(dim=2) & active).any(dim=1)  # B: a scored channel not finite
     if bad.any():
-        target = chunk[int(bad.any(dim=1).nonzero()[0])]
+        target = chunk[int(bad.nonzero()[0])]
         raise ValueError(
-            f"run {run!r}: non-finite predictions for {int(bad.any(dim=1).sum())} target(s) of task "
+            f"run {run!r}: non-finite predictions for {int(bad.sum())} target(s) of task "
             f"{target.case.task!r} (first: {dataset} {target.subject} slice {target.slice}, context size {size}); "
             f"the model may have diverged: check results/train/{run}/log.csv"
         )

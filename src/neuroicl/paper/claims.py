@@ -30,10 +30,9 @@ SEEN, UNSEEN, UNET, UNIVERSEG, METASEG, FLOOR, IDENTITY = (
     VARIANTS[key]
     for key in ("neuralizer-seen", "neuralizer-unseen", "unet", "universeg", "metaseg", "context_mean", "identity")
 )
+_COMPARED = (SEEN, UNSEEN, UNIVERSEG, UNET, METASEG)  # the comparison's learned rows, in claims-table order
 #: The learned variants: every row but the two references (Floor, Identity), the comparison's first.
-LEARNED = (SEEN, UNSEEN, UNIVERSEG, UNET, METASEG) + tuple(
-    v for v in VARIANTS.values() if v not in (SEEN, UNSEEN, UNIVERSEG, UNET, METASEG, FLOOR, IDENTITY)
-)
+LEARNED = _COMPARED + tuple(v for v in VARIANTS.values() if v not in (*_COMPARED, FLOOR, IDENTITY))
 
 COLUMNS = ("claim", "task", "measured", "value", "reference", "reference_value", "verdict")
 
