@@ -98,3 +98,21 @@ def test_head_pixels_draw_a_minibatch_and_none_takes_every_pixel(metaseg_config,
     assert not all(torch.equal(params[0][k], params[2][k]) for k in head)
     with pytest.raises(ValueError, match="head_pixels"):
         MetaSegSettings(head_pixels=0)
+
+
+def test_pretraining_is_shared_image_only_and_keyed(metaseg_config, make_pool, tmp_path):
+    """``pretrain_steps``: one image-only meta-learning before the classes' own; the image-only ablation
+    trains as many outer steps in all, and the setting changes the networks."""
+    pool = make_pool(subjects=4, slices=5, size=16)
+    plain, _ = _train(metaseg_config, pool, tmp_path / "a")
+    pretrained, rows = _train(metaseg_config, pool, tmp_path / "b", pretrain_steps=4)
+    pretrain = [row for row in rows if row["label"] == "pretrain"]
+    assert [row["step"] for row in pretrain] == [2, 4] and {row["stage"] for row in pretrain} == {"meta"}
+    assert sorted(pretrained) == sorted(plain)
+    assert not all(torch.equal(a, b) for a, b in zip(plain["cortex"].parameters(), pretrained["cortex"].parameters(),
+                                                      strict=True))
+    _, image_rows = _train(metaseg_config, pool, tmp_path / "c", pretrain_steps=4, image_only=True, labels=["cortex"])
+    assert "pretrain" not in {row["label"] for row in image_rows}
+    assert max(row["step"] for row in image_rows if row["stage"] == "meta") == 4 + BLOCK["steps"]
+    with pytest.raises(ValueError, match="pretrain_steps"):
+        MetaSegSettings(pretrain_steps=-1)

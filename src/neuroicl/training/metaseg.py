@@ -8,7 +8,10 @@ these, the study's ablation runs), on evaluation-style cases of the run's task d
    adapts a copy of the weights to each by ``inner_steps`` Adam steps on MSE + focal loss
    (:func:`neuroicl.models.metaseg.meta_gradient`, ``order``: second- or first-order MAML or Reptile;
    ``pixels`` random coordinates per inner step) and steps the meta-parameters on the adapted loss.
-   ``image_only`` meta-learns on the MSE alone (the ablation "meta-learn, image only").
+   ``image_only`` meta-learns on the MSE alone (the ablation "meta-learn, image only"). With
+   ``pretrain_steps`` (ours, for time), one image-only meta-learning on the classes' pairs comes first and every
+   class's INR starts its own ``steps`` from it (its head from its own initialisation); the ablation's other
+   initialisations then take ``pretrain_steps + steps`` steps, as many as MetaSeg in all.
 2. **Head tuning** — theta* frozen; ``head_images`` training pairs are fitted from it on the MSE alone for
    the model's T steps (:func:`neuroicl.models.metaseg.fit_pixels`), and the head is trained on their
    features for ``head_steps`` Adam steps (``head_lr``) with the focal loss, each on ``head_pixels`` pixels
@@ -24,7 +27,7 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
 import torch
@@ -74,6 +77,7 @@ class MetaSegSettings:
     head_lr: float = 5e-5
     head_images: int = 32
     head_pixels: int | None = 8192
+    pretrain_steps: int = 0
     init: str = "meta"
     image_only: bool = False
     labels: tuple[str, ...] = ()
@@ -81,10 +85,10 @@ class MetaSegSettings:
     def __post_init__(self) -> None:
         if self.init not in INITS:
             raise ValueError(f"training.runs.metaseg.init must be one of {INITS}, got {self.init!r}")
-        if self.inner_steps < 0 or self.head_steps < 0 or self.head_images < 1 or (
+        if self.inner_steps < 0 or self.head_steps < 0 or self.pretrain_steps < 0 or self.head_images < 1 or (
                 self.head_pixels is not None and self.head_pixels < 1):
-            raise ValueError(
-                f"training.runs.metaseg: inner_steps, head_steps >= 0, head_images, head_pixels >= 1; got {self}")
+            raise ValueError(f"training.runs.metaseg: inner_steps, head_steps, pretrain_steps >= 0, head_images, "
+                             f"head_pixels >= 1; got {self}")
 
     @classmethod
     def of(cls, run: Run) -> MetaSegSettings:
@@ -109,6 +113,16 @@ class PairSampler:
         return batch.target_in.float(), (batch.target_out[:, 0] > 0.5).long().flatten(1)
 
 
+class MixedSampler:
+    """Pairs from several :class:`PairSampler` s: each draw picks one of them from ``rng``."""
+
+    def __init__(self, samplers: list[PairSampler]) -> None:
+        self.samplers = samplers
+
+    def __call__(self, rng, generator: torch.Generator, n: int) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.samplers[int(rng.integers(len(self.samplers)))](rng, generator, n)
+
+
 def network_labels(run: Run, evaluation: EvalSettings, meta: MetaSegSettings) -> list[str]:
     """The classes ``run`` trains a binary network for: ``meta.labels`` (the study's), or every evaluation
     label for a per-class run, or the one network "" (skull stripping)."""
@@ -125,8 +139,9 @@ def train_metaseg(run: Run, config: dict[str, Any], data: TrainingData, checkpoi
                   stamp: Any = None, progress: bool = True, world: World | None = None,
                   ) -> tuple[dict[str, Predictor], list[dict[str, Any]]]:
     """Train ``run``'s MetaSeg networks, one per class (:func:`network_labels`), each with its own meta-learned
-    initialisation and head (one theta* shared by the classes was worse, docs/models.md); return them (by
-    label, "" for one) and the log rows."""
+    initialisation and head (one theta* shared by the classes was worse; a shared image-only start is not,
+    docs/models.md); return them (by label, "" for one) and the log rows (the pretraining's labelled
+    "pretrain")."""
     world = world or World()
     if world.size > 1:
         raise ValueError(f"run {run.name!r}: MetaSeg trains in one process (the job asked for {world.size})")
@@ -136,15 +151,32 @@ def train_metaseg(run: Run, config: dict[str, Any], data: TrainingData, checkpoi
                        held_out_classes(run, config))
     hparams = config["models"]["hyperparameters"][run.model]
     evaluation = EvalSettings.from_config(config["evaluation"])
-    networks, rows = {}, []
-    for label in network_labels(run, evaluation, meta):
+    samplers = {label: PairSampler(run, setup, pools, evaluation, label)
+                for label in network_labels(run, evaluation, meta)}
+    networks, rows, shared = {}, [], None
+    pretrains = bool(meta.pretrain_steps) and meta.init == "meta" and not meta.image_only
+    if pretrains:
+        settings = network_settings(run, config["training"], "")
+        shared = initial_model(run, hparams, settings, data.device)
+        key = checkpoint_key(run, config, "pretrain", settings, data.subjects, stamp)
+        store = CheckpointStore(os.path.join(checkpoint_root, run.name), key)
+        log = _meta_learn(shared, MixedSampler(list(samplers.values())), replace(meta, image_only=True),
+                          meta.pretrain_steps, settings.batch_size, settings.seed, settings.checkpoint_every,
+                          settings.log_every, store, f"{run.name} pretrain", progress)
+        rows += [{"label": "pretrain", **row} for row in log]
+    for label, sample in samplers.items():
         settings = network_settings(run, config["training"], label)
-        sample = PairSampler(run, setup, pools, evaluation, label)
         model = initial_model(run, hparams, settings, data.device)
+        if shared is not None:
+            with torch.no_grad():
+                for key, value in shared.weights.items():
+                    if key.startswith("inr_"):
+                        model.weights[key].copy_(value)
+        steps = settings.steps if pretrains else settings.steps + meta.pretrain_steps  # the ablation: as many in all
         key = checkpoint_key(run, config, label, settings, data.subjects, stamp)
         store = CheckpointStore(os.path.join(checkpoint_root, run.name), key)
         name = f"{run.name} {label}".strip()
-        log = _meta_learn(model, sample, meta, settings.steps, settings.batch_size, settings.seed,
+        log = _meta_learn(model, sample, meta, steps, settings.batch_size, settings.seed,
                           settings.checkpoint_every, settings.log_every, store, name, progress)
         features, labels = _fitted_features(model, sample, meta, settings.seed)
         log += _tune_head(model, features.flatten(0, 1), labels.flatten(), meta, settings.seed, name, progress)
