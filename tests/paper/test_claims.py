@@ -105,7 +105,7 @@ def test_a_flat_context_curve_does_not_rise(good):
 
 
 @pytest.mark.parametrize("part, words", [("test", "whose scores chose the demo's settings"),
-                                         ("val", "whose scores chose no setting")])
+                                         ("val", "whose scores chose no setting but MetaSeg's")])
 def test_the_markdown_says_which_subjects_were_scored(good, part, words):
     table = claims(summarize(pd.DataFrame(good, columns=list(COLUMNS))))
     assert words in to_markdown(table, part).splitlines()[-1]

@@ -111,8 +111,25 @@ def test_pretraining_is_shared_image_only_and_keyed(metaseg_config, make_pool, t
     assert sorted(pretrained) == sorted(plain)
     assert not all(torch.equal(a, b) for a, b in zip(plain["cortex"].parameters(), pretrained["cortex"].parameters(),
                                                       strict=True))
+    resumed, _ = _train(metaseg_config, pool, tmp_path / "b", pretrain_steps=4)  # both stages 1 from checkpoints
+    assert all(torch.equal(a, b) for a, b in zip(pretrained["cortex"].parameters(), resumed["cortex"].parameters(),
+                                                  strict=True))
     _, image_rows = _train(metaseg_config, pool, tmp_path / "c", pretrain_steps=4, image_only=True, labels=["cortex"])
     assert "pretrain" not in {row["label"] for row in image_rows}
     assert max(row["step"] for row in image_rows if row["stage"] == "meta") == 4 + BLOCK["steps"]
     with pytest.raises(ValueError, match="pretrain_steps"):
         MetaSegSettings(pretrain_steps=-1)
+
+
+def test_every_class_starts_from_the_shared_inr(metaseg_config, make_pool, tmp_path):
+    """At a vanishing outer learning rate the INRs stay where they start: every class's at the shared start
+    (not at its own initialisation, which differs per class); the heads are their own."""
+    run = by_name(catalogue(metaseg_config, n_train=4), "metaseg-segmentation-all")
+    run = type(run).from_dict({**run.to_dict(), "steps": 1,
+                               "settings": {**run.settings, "pretrain_steps": 4, "outer_lr": 1e-12}})
+    data = TrainingData([make_pool(subjects=4, slices=5, size=16)], ["s"], [], torch.device("cpu"))
+    networks, _ = train_metaseg(run, metaseg_config, data, tmp_path, progress=False)
+    first, *others = (dict(net.named_parameters()) for net in networks.values())
+    inr = [k for k in first if "inr" in k]
+    assert inr and all(torch.allclose(first[k], other[k], rtol=0, atol=1e-9) for other in others for k in inr)
+    assert not all(torch.equal(first[k], others[0][k]) for k in first if "head" in k)

@@ -216,8 +216,9 @@ def _number(value: float | None, task: str) -> str:
 #: What the subjects a claims table scores are, per evaluation part (the line under its Markdown table).
 PART_NOTES = {
     "test": "Scored on the test subjects, whose scores chose the demo's settings (docs/training.md); "
-            "`snakemake -c2 validation` scores the validation subjects, which chose none.",
-    "val": "Scored on the validation subjects, whose scores chose no setting (docs/training.md); "
+            "`snakemake -c2 validation` scores the validation subjects, which chose none but MetaSeg's shared start.",
+    "val": "Scored on the validation subjects, whose scores chose no setting but MetaSeg's shared start "
+           "(docs/training.md); "
            "MetaSeg's and ISTN's own studies are not rescored here.",
 }
 
