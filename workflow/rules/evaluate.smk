@@ -46,7 +46,8 @@ rule collect_metrics:
         "../scripts/collect_metrics.py"
 
 
-# The held-out check (docs/training.md): every run scored on the validation subjects, whose scores chose no setting but MetaSeg's shared start.
+# The held-out check (docs/training.md): every run scored on the validation subjects, whose scores chose no setting
+# but MetaSeg's shared start.
 # Not part of `all`; `snakemake -c2 validation` builds it after (or with) the main run.
 use rule evaluate as evaluate_val with:
     output:
