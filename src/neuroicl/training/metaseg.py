@@ -168,10 +168,7 @@ def train_metaseg(run: Run, config: dict[str, Any], data: TrainingData, checkpoi
         settings = network_settings(run, config["training"], label)
         model = initial_model(run, hparams, settings, data.device)
         if shared is not None:
-            with torch.no_grad():
-                for key, value in shared.weights.items():
-                    if key.startswith("inr_"):
-                        model.weights[key].copy_(value)
+            _copy_inr(shared, model)
         steps = settings.steps if pretrains else settings.steps + meta.pretrain_steps  # the ablation: as many in all
         key = checkpoint_key(run, config, label, settings, data.subjects, stamp)
         store = CheckpointStore(os.path.join(checkpoint_root, run.name), key)
@@ -183,6 +180,14 @@ def train_metaseg(run: Run, config: dict[str, Any], data: TrainingData, checkpoi
         networks[label] = model.eval()
         rows += [{"label": label, **row} for row in log]
     return networks, rows
+
+
+def _copy_inr(source: MetaSeg, target: MetaSeg) -> None:
+    """``target``'s INR weights set to ``source``'s (its head kept)."""
+    with torch.no_grad():
+        for key, value in source.weights.items():
+            if key.startswith("inr_"):
+                target.weights[key].copy_(value)
 
 
 def _meta_learn(model: MetaSeg, sample: PairSampler, meta: MetaSegSettings, steps: int, batch_size: int, seed: int,
