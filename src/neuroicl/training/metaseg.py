@@ -153,9 +153,8 @@ def train_metaseg(run: Run, config: dict[str, Any], data: TrainingData, checkpoi
     evaluation = EvalSettings.from_config(config["evaluation"])
     samplers = {label: PairSampler(run, setup, pools, evaluation, label)
                 for label in network_labels(run, evaluation, meta)}
-    networks, rows, shared = {}, [], None
-    pretrains = bool(meta.pretrain_steps) and meta.init == "meta" and not meta.image_only
-    if pretrains:
+    networks, rows, start = {}, [], None
+    if meta.pretrain_steps and meta.init == "meta" and not meta.image_only:
         settings = network_settings(run, config["training"], "")
         shared = initial_model(run, hparams, settings, data.device)
         key = checkpoint_key(run, config, "pretrain", settings, data.subjects, stamp)
@@ -164,12 +163,13 @@ def train_metaseg(run: Run, config: dict[str, Any], data: TrainingData, checkpoi
                           meta.pretrain_steps, settings.batch_size, settings.seed, settings.checkpoint_every,
                           settings.log_every, store, f"{run.name} pretrain", progress)
         rows += [{"label": "pretrain", **row} for row in log]
+        start = {k: v for k, v in shared.params().items() if k.startswith("inr.")}
     for label, sample in samplers.items():
         settings = network_settings(run, config["training"], label)
         model = initial_model(run, hparams, settings, data.device)
-        if shared is not None:
-            _copy_inr(shared, model)
-        steps = settings.steps if pretrains else settings.steps + meta.pretrain_steps  # the ablation: as many in all
+        if start is not None:
+            _set_weights(model, start)  # the shared INR; the head stays the class's own
+        steps = settings.steps if start is not None else settings.steps + meta.pretrain_steps  # ablation: as many
         key = checkpoint_key(run, config, label, settings, data.subjects, stamp)
         store = CheckpointStore(os.path.join(checkpoint_root, run.name), key)
         name = f"{run.name} {label}".strip()
@@ -182,12 +182,11 @@ def train_metaseg(run: Run, config: dict[str, Any], data: TrainingData, checkpoi
     return networks, rows
 
 
-def _copy_inr(source: MetaSeg, target: MetaSeg) -> None:
-    """``target``'s INR weights set to ``source``'s (its head kept)."""
+def _set_weights(model: MetaSeg, params: dict[str, torch.Tensor]) -> None:
+    """``model``'s weights named in ``params`` (functional names, ``inr.0.weight`` ...) set to them; the others kept."""
     with torch.no_grad():
-        for key, value in source.weights.items():
-            if key.startswith("inr_"):
-                target.weights[key].copy_(value)
+        for key, value in params.items():
+            model.weights[key.replace(".", "_")].copy_(value)
 
 
 def _meta_learn(model: MetaSeg, sample: PairSampler, meta: MetaSegSettings, steps: int, batch_size: int, seed: int,
@@ -202,9 +201,7 @@ def _meta_learn(model: MetaSeg, sample: PairSampler, meta: MetaSegSettings, step
         rng, generator = step_generators(seed, 0, device)
         images, _ = sample(rng, generator, 1)
         fitted = fit_pixels(model.params(), config, images, max(steps, 1))
-        with torch.no_grad():
-            for key, value in fitted.items():
-                model.weights[key.replace(".", "_")].copy_(value[0])
+        _set_weights(model, {key: value[0] for key, value in fitted.items()})
         return [{"stage": "meta", "step": 0, "loss": float("nan"), "seconds": 0.0}]
     theta = model.params()
     names = [k for k in theta if not (meta.image_only and k.startswith("head."))]
