@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from bench.job_cpu import markdown  # the bench's Markdown table writer
+
 KEY = ["claim", "task", "row"]
 
 
@@ -40,22 +42,15 @@ def matrix(claims: dict[str, pd.DataFrame], differ: bool = False) -> pd.DataFram
         index = index.append(part.index[~part.index.isin(index)])  # rows the first table lacks, at the end
     described = pd.concat([part[["measured", "reference"]] for part in indexed.values()])
     table = described[~described.index.duplicated()].reindex(index)
+    verdicts = pd.DataFrame({name: part["verdict"].reindex(index) for name, part in indexed.items()}).fillna("")
     for name, part in indexed.items():
-        cells = [f"{v} {a:.4g} / {b:.4g}" for v, a, b in
-                 zip(part["verdict"], part["value"].astype(float), part["reference_value"].astype(float), strict=True)]
-        table[name] = pd.Series(cells, index=part.index).reindex(index)
-    verdicts = table[names].fillna("").apply(lambda column: column.str.split(" ").str[0])
+        cells = part["verdict"] + " " + part["value"].map("{:.4g}".format) + " / " + \
+            part["reference_value"].map("{:.4g}".format)
+        table[name] = cells.reindex(index)
     table["passes"] = [f"{(row == 'PASS').sum()}/{(row != '').sum()}" for _, row in verdicts.iterrows()]
     if differ:
         table = table[verdicts.apply(lambda row: row[row != ""].nunique() > 1, axis=1)]
     return table.reset_index().drop(columns="row").fillna("")
-
-
-def markdown(table: pd.DataFrame) -> str:
-    """``table`` as a Markdown table."""
-    lines = ["| " + " | ".join(table.columns) + " |", "|" + "---|" * len(table.columns)]
-    lines += ["| " + " | ".join(str(v) for v in row) + " |" for row in table.itertuples(index=False)]
-    return "\n".join(lines)
 
 
 def main() -> None:
