@@ -58,6 +58,18 @@ def test_dice_vs_steps_reads_the_ablation_at_its_own_t(setups):
     same = steps[steps["steps"] == 3].reset_index(drop=True)
     assert same["value"].tolist() == pytest.approx(at_t["value"].tolist())
     assert steps["value"].between(0, 1).all()
+    refusing = {label: _refusing(net) for label, net in _networks().items()}  # known rows are read, not refitted
+    reused = ablation({"m": refusing, "other": _networks(steps=2)}, targets, known=steps)
+    assert reused.equals(ablation({"m": _networks(), "other": _networks(steps=2)}, targets))
+
+
+def _refusing(network: MetaSeg) -> MetaSeg:
+    """``network`` whose fits fail: a reused row must not fit."""
+    def segment(*args, **kwargs):
+        raise AssertionError("fitted a row that the known table holds")
+
+    network.segment = segment
+    return network
 
 
 def test_no_misalignment_is_the_identity_and_a_level_moves_image_and_mask_together():
@@ -94,3 +106,18 @@ def test_misalignment_scores_every_predictor_on_the_same_moved_targets(setups):
     assert at_rest["value"].eq(1.0).all()
     moved = dice[(dice["model"] == "rest") & (dice["kind"] == "translation") & (dice["level"] == 0.1)]
     assert moved["value"].mean() < 1.0
+
+
+def test_the_unmoved_level_is_predicted_once_for_both_kinds(setups):
+    targets = targets_of(setups, SETTINGS, ["cortex"], repeats=2)
+    calls = []
+
+    def thresholded_image(target_in, context_in, context_out, family, label):
+        calls.append(float(target_in.sum()))
+        return (target_in > 0.5).float()
+
+    table = misalignment({"image": thresholded_image}, targets, [0.0, 20.0], [0.0, 0.1])
+    assert len(calls) == 3  # rotation 0 (= translation 0), rotation 20, translation 0.1
+    rest = table[table["level"] == 0.0]
+    by_kind = [rest[rest["kind"] == kind]["value"].to_numpy() for kind in ("rotation", "translation")]
+    assert len(by_kind[0]) == len(by_kind[1]) > 0 and (by_kind[0] == by_kind[1]).all()

@@ -19,12 +19,20 @@ def test_the_study_trains_three_ablation_runs_outside_the_comparison(test_config
     assert not set(names) & {run.name for run in plan.runs}  # not rows of Table 4
     assert set(names) <= set(plan.trained) and set(names) <= set(plan.long_runs)
     base = plan.run(study.studied)
-    for run, settings in zip(study.ablation_runs, ({"init": "random"}, {"init": "fixed"}, {"image_only": True}),
-                             strict=True):
+    start = {"start_from": "results/train/metaseg-segmentation-all/model.pt"}  # the row's shared start
+    variants = ({"init": "random"}, {"init": "fixed"}, {"image_only": True, **start})
+    for run, settings in zip(study.ablation_runs, variants, strict=True):
         assert plan.run(run.name) == run and run.trainer == "metaseg" and run.steps == base.steps
         assert run.settings == {**base.settings, **settings, "labels": ["cortex"]}
     assert list(study.ablation_names().values()) == [*names, study.studied]
     assert list(study.ablation_names())[-1] == ABLATION_NAMES["metaseg"]
+
+
+def test_without_a_shared_start_image_only_meta_learns_from_the_siren_initialisation(test_config):
+    config = copy.deepcopy(test_config)
+    config["training"]["runs"]["metaseg"]["pretrain_steps"] = 0
+    runs = Plan.from_config(config).study.ablation_runs
+    assert not any("start_from" in run.settings for run in runs)
 
 
 def test_no_study_block_no_study(test_config):

@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from neuroicl.models.metaseg import MetaSeg
+from neuroicl.models.model_file import save_networks
 from neuroicl.plan.runs import by_name, catalogue
 from neuroicl.training.data import TrainingData
 from neuroicl.training.metaseg import MetaSegSettings, train_metaseg
@@ -31,7 +32,7 @@ def _train(config, pool, tmp_path, **settings):
     run = by_name(catalogue(config, n_train=4), "metaseg-segmentation-all")
     run = type(run).from_dict({**run.to_dict(), "settings": {**run.settings, **settings}})
     data = TrainingData([pool], ["s"], [], torch.device("cpu"))
-    return train_metaseg(run, config, data, tmp_path, progress=False)
+    return train_metaseg(run, config, data, tmp_path, progress=False)[:2]
 
 
 def test_the_catalogue_lists_metaseg_runs_only_when_configured(metaseg_config, test_config):
@@ -128,8 +129,39 @@ def test_every_class_starts_from_the_shared_inr(metaseg_config, make_pool, tmp_p
     run = type(run).from_dict({**run.to_dict(), "steps": 1,
                                "settings": {**run.settings, "pretrain_steps": 4, "outer_lr": 1e-12}})
     data = TrainingData([make_pool(subjects=4, slices=5, size=16)], ["s"], [], torch.device("cpu"))
-    networks, _ = train_metaseg(run, metaseg_config, data, tmp_path, progress=False)
+    networks, _, extras = train_metaseg(run, metaseg_config, data, tmp_path, progress=False)
     first, *others = (dict(net.named_parameters()) for net in networks.values())
     inr = [k for k in first if "inr" in k]
     assert inr and all(torch.allclose(first[k], other[k], rtol=0, atol=1e-9) for other in others for k in inr)
     assert not all(torch.equal(first[k], others[0][k]) for k in first if "head" in k)
+    start = extras["start"]  # what the model file keeps: the shared start
+    first = networks["cortex"].params()
+    assert sorted(start) == sorted(k for k in first if k.startswith("inr."))
+    assert all(torch.allclose(first[k], value, rtol=0, atol=1e-9) for k, value in start.items())
+
+
+def test_start_from_continues_from_another_runs_shared_start(metaseg_config, make_pool, tmp_path):
+    """The study's image-only ablation: its INR begins at MetaSeg's shared start (read from MetaSeg's model file)
+    and trains MetaSeg's own steps, image only; a model file without a start is refused by name."""
+    catalogue_run = by_name(catalogue(metaseg_config, n_train=4), "metaseg-segmentation-all")
+    data = TrainingData([make_pool(subjects=4, slices=5, size=16)], ["s"], [], torch.device("cpu"))
+    row = type(catalogue_run).from_dict({**catalogue_run.to_dict(),
+                                         "settings": {**catalogue_run.settings, "pretrain_steps": 4}})
+    networks, _, extras = train_metaseg(row, metaseg_config, data, tmp_path / "row", progress=False)
+    hparams = metaseg_config["models"]["hyperparameters"]["metaseg"]
+    save_networks(tmp_path / "row.pt", row.name, "metaseg", hparams, networks, extras=extras)
+    settings = {**row.settings, "image_only": True, "labels": ["cortex"], "outer_lr": 1e-12,
+                "start_from": str(tmp_path / "row.pt")}
+    image_run = type(row).from_dict({**row.to_dict(), "name": "metaseg-ablation_image_only", "settings": settings})
+    image, rows, image_extras = train_metaseg(image_run, metaseg_config, data, tmp_path / "image", progress=False)
+    assert image_extras == {} and "pretrain" not in {row["label"] for row in rows}
+    assert max(r["step"] for r in rows if r["stage"] == "meta") == row.steps  # its own steps, as MetaSeg's
+    weights = image["cortex"].params()
+    assert all(torch.allclose(weights[k], value, rtol=0, atol=1e-9) for k, value in extras["start"].items())
+    save_networks(tmp_path / "plain.pt", row.name, "metaseg", hparams, networks)
+    settings = {**settings, "start_from": str(tmp_path / "plain.pt")}
+    plain = type(row).from_dict({**image_run.to_dict(), "settings": settings})
+    with pytest.raises(ValueError, match="plain.pt holds no MetaSeg shared start"):
+        train_metaseg(plain, metaseg_config, data, tmp_path / "plain", progress=False)
+    with pytest.raises(ValueError, match="own keys"):
+        save_networks(tmp_path / "clash.pt", row.name, "metaseg", hparams, networks, extras={"run": "x"})

@@ -27,7 +27,7 @@ def mvg_config(test_config):
 def _train(config, pool, tmp_path, **settings):
     run = by_name(catalogue(config, n_train=4), "mvg")
     run = type(run).from_dict({**run.to_dict(), "settings": {**run.settings, **settings}})
-    return train_mvg(run, config, TrainingData([pool], ["s"], [], torch.device("cpu")), tmp_path, progress=False)
+    return train_mvg(run, config, TrainingData([pool], ["s"], [], torch.device("cpu")), tmp_path, progress=False)[:2]
 
 
 def test_the_catalogue_lists_the_task_subset_and_optionally_all_tasks(mvg_config):

@@ -65,11 +65,11 @@ def test_fit_trains_from_two_pools(two_datasets, test_config, tmp_path, name):
     config = _config(test_config)
     run = by_name(catalogue(config, n_train=6), name)
     run = replace(run, steps=2, batch_size=2)
-    networks, rows = fit(run, config, stores, splits, tmp_path, progress=False)
+    networks, rows, _ = fit(run, config, stores, splits, tmp_path, progress=False)
     labels = list(config["evaluation"]["labels"]) if run.per_label else [""]
     assert list(networks) == labels
     assert all(np.isfinite(row["loss"]) for row in rows)
-    again, _ = fit(run, config, stores, splits, tmp_path / "fresh", progress=False)
+    again, _, _ = fit(run, config, stores, splits, tmp_path / "fresh", progress=False)
     for label in labels:  # deterministic with several pools too
         first, second = networks[label].state_dict(), again[label].state_dict()
         assert all(torch.equal(first[k], second[k]) for k in first)

@@ -11,6 +11,7 @@ try:  # the torch-free plan (neuroicl.plan): building the DAG imports no science
     from neuroicl.plan.experiment import Plan
     from neuroicl.plan.istn_study import ISTNStudy
     from neuroicl.plan.reference import resolve_reference
+    from neuroicl.plan.runs import model_file
     from neuroicl.plan.runtime import job_environment
 except ImportError as error:
     raise WorkflowError(
@@ -183,6 +184,12 @@ def get_run(wildcards):
     return PLAN.run(wildcards.run).to_dict()
 
 
+def get_start_input(wildcards):
+    """The model file whose shared start the run continues from (MetaSeg's image-only ablation), if any."""
+    start = PLAN.run(wildcards.run).settings.get("start_from")
+    return {"start": start} if start else {}
+
+
 def get_run_config(wildcards):
     """The config parts the run reads (a change elsewhere reruns no run)."""
     return PLAN.run_config(wildcards.run)
@@ -271,7 +278,7 @@ STUDY = PLAN.study  # MetaSeg's own study (training.runs.metaseg.study), or None
 
 def get_model_file(run):
     """The model file of trained run `run`."""
-    return f"results/train/{run}/model.pt"
+    return model_file(run)
 
 
 def get_study_params():

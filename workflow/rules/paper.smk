@@ -148,6 +148,7 @@ if STUDY:
         input:
             unpack(get_dataset_inputs),
             models=[get_model_file(run) for run in STUDY.ablation_names().values()],
+            steps="results/tables/metaseg_steps.csv",  # its MetaSeg and random rows at T: read, not refitted
         output:
             csv="results/tables/metaseg_ablation.csv",
             md=report(

@@ -6,6 +6,7 @@
 rule train:
     input:
         unpack(get_dataset_inputs),
+        unpack(get_start_input),
     output:
         model="results/train/{run}/model.pt",
         log="results/train/{run}/log.csv",

@@ -107,13 +107,23 @@ def dice_vs_steps(models: Mapping[str, Mapping[str, MetaSeg]], targets: list[Stu
     return pd.DataFrame(rows)
 
 
-def ablation(models: Mapping[str, Mapping[str, MetaSeg]], targets: list[StudyTargets]) -> pd.DataFrame:
-    """Each model's scores after its own T fitting steps (the same T for all: the ablation's setting)."""
+def ablation(models: Mapping[str, Mapping[str, MetaSeg]], targets: list[StudyTargets],
+             known: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Each model's scores after its own T fitting steps (the same T for all: the ablation's setting).
+
+    ``known``: a :func:`dice_vs_steps` table of the same targets; a model's rows at its own T are taken from it
+    rather than fitted again (one trajectory read at T equals a fit of T steps)."""
     rows = []
     for name, networks in models.items():
         for part in targets:
             network = networks[part.label]
-            rows += _rows(name, part, {"steps": network.config.steps}, network.segment(part.images)[:, 1:2])
+            t = network.config.steps
+            found = [] if known is None else known[
+                (known["model"] == name) & (known["label"] == part.label) & (known["steps"] == t)].to_dict("records")
+            if len(found) == len(METRICS) * len(part.images):
+                rows += found
+            else:
+                rows += _rows(name, part, {"steps": t}, network.segment(part.images)[:, 1:2])
     return pd.DataFrame(rows)
 
 
@@ -142,7 +152,7 @@ def misalignment(predictors: Mapping[str, PredictFn], targets: list[StudyTargets
     """Each predictor's scores on the targets rotated by each of ``rotations`` (degrees) and, separately, moved
     by each of ``translations`` (fraction of the side); image and mask move together, the same draws for every
     predictor. Columns: model, label, subject, target, kind (rotation/translation), level, metric, value."""
-    rows = []
+    rows, unmoved = [], {}  # level 0 of both kinds is the same identity: predicted once per model and class
     for kind, levels in (("rotation", rotations), ("translation", translations)):
         for level in levels:
             for part in targets:
@@ -153,7 +163,12 @@ def misalignment(predictors: Mapping[str, PredictFn], targets: list[StudyTargets
                 moved = replace(part, images=images, masks=masks)
                 empty = images.new_zeros((len(images), 0, *images.shape[1:]))
                 for name, predict in predictors.items():
-                    with torch.no_grad():
-                        pred = predict(images, empty, empty, TASK, part.label).float()
+                    if level == 0 and (name, part.label) in unmoved:
+                        pred = unmoved[name, part.label]
+                    else:
+                        with torch.no_grad():
+                            pred = predict(images, empty, empty, TASK, part.label).float()
+                        if level == 0:
+                            unmoved[name, part.label] = pred
                     rows += _rows(name, moved, {"kind": kind, "level": level}, pred[:, :1])
     return pd.DataFrame(rows)

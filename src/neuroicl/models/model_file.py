@@ -47,7 +47,8 @@ def prediction_info(run: Run, config: dict[str, Any]) -> dict[str, Any]:
 
 
 def save_networks(path: str | os.PathLike, run: str, model: str, hparams: dict[str, Any],
-                  networks: dict[str, torch.nn.Module], prediction: dict[str, Any] | None = None) -> None:
+                  networks: dict[str, torch.nn.Module], prediction: dict[str, Any] | None = None,
+                  extras: dict[str, Any] | None = None) -> None:
     """Write the model file atomically (the last file a training job writes).
 
     Args:
@@ -56,6 +57,8 @@ def save_networks(path: str | os.PathLike, run: str, model: str, hparams: dict[s
         hparams: the model's hyperparameters (fields of its config dataclass).
         networks: the trained networks by label ("" for a run with one network).
         prediction: what prediction on new volumes needs (:func:`prediction_info`); None writes none.
+        extras: what else the trainer keeps, by key (MetaSeg: ``start``, its shared start; read by
+            :func:`read_payload`); a key may not be one of the file's own.
     """
     payload = {
         "run": run,
@@ -65,6 +68,10 @@ def save_networks(path: str | os.PathLike, run: str, model: str, hparams: dict[s
     }
     if prediction is not None:
         payload["prediction"] = prediction
+    clash = sorted(set(extras or {}) & {*payload, "prediction"})
+    if clash:
+        raise ValueError(f"save_networks: extras may not replace the model file's own keys {clash}")
+    payload.update(extras or {})
     with atomic_path(path) as temporary:
         torch.save(payload, temporary)
 

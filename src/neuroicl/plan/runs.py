@@ -143,6 +143,11 @@ Entry = Callable[[dict[str, Any], int], list[Run]]
 ENTRIES: dict[str, Entry] = {}
 
 
+def model_file(name: str) -> str:
+    """The model file of run ``name``, relative to the workflow's root (``results/train/<name>/model.pt``)."""
+    return f"results/train/{name}/model.pt"
+
+
 def entry(name: str) -> Callable[[Entry], Entry]:
     """Decorator registering a catalogue entry under ``name`` (its config block ``training.runs.<name>``)."""
 

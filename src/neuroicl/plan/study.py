@@ -4,7 +4,9 @@ The study reads the MetaSeg segmentation run on all training subjects (``metaseg
 U-Net segmentation run on all subjects (misalignment is shown next to it) and three ablation runs of its own
 (:data:`ABLATION`, the paper's Table 2): MetaSeg's trainer and settings on the study's classes with another
 initialisation — the SIREN's random one, one training image's fit ("fixed"), or meta-learning on the image
-alone. Each is trained by the ``train`` rule like any run but is not a row of the comparison.
+alone. Each is trained by the ``train`` rule like any run but is not a row of the comparison. When MetaSeg
+pretrains a shared image-only start (``pretrain_steps``), the image-only run continues from that very start
+(``start_from``: MetaSeg's model file) for MetaSeg's own ``steps``, so the two differ only in the mask.
 
 Example:
     >>> study = MetaSegStudy.of(config, runs)
@@ -17,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
-from neuroicl.plan.runs import Run
+from neuroicl.plan.runs import Run, model_file
 
 #: The ablation's variants: run-name suffix -> the MetaSeg trainer settings that make it.
 ABLATION = {"random": {"init": "random"}, "fixed": {"init": "fixed"}, "image_only": {"image_only": True}}
@@ -72,9 +74,10 @@ class MetaSegStudy:
             raise ValueError(f"training.runs.metaseg.study.labels {unknown} are not evaluation.labels "
                              f"({sorted(config['evaluation']['labels'])})")
         base = names[STUDIED]
+        shared = {"image_only": {"start_from": model_file(STUDIED)}} if base.settings.get("pretrain_steps") else {}
         ablation = tuple(
             replace(base, name=ablation_run(suffix), variant=ABLATION_NAMES[suffix],
-                    settings={**base.settings, **settings, "labels": list(labels)})
+                    settings={**base.settings, **settings, **shared.get(suffix, {}), "labels": list(labels)})
             for suffix, settings in ABLATION.items())
         return cls(labels, int(block["repeats"]), tuple(int(t) for t in block["steps"]),
                    tuple(float(d) for d in block["rotations"]), tuple(float(s) for s in block["translations"]),

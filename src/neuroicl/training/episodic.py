@@ -108,8 +108,9 @@ def task_setup(run: Run, tasks_config: dict[str, Any], pools: list[Pool], slice_
 
 def train_episodes(run: Run, config: dict[str, Any], data: TrainingData, checkpoint_root: str | os.PathLike,
                    stamp: Any = None, progress: bool = True, world: World | None = None,
-                   ) -> tuple[dict[str, TrainablePredictor], list[dict[str, Any]]]:
-    """Train every network of ``run`` on ``data``; return them (keyed by label, "" for one) and the log rows.
+                   ) -> tuple[dict[str, TrainablePredictor], list[dict[str, Any]], dict[str, Any]]:
+    """Train every network of ``run`` on ``data``; return them (keyed by label, "" for one), the log rows and no
+    extras (:data:`neuroicl.training.runner.Trainer`).
 
     ``stamp`` joins each network's checkpoint fingerprint (:func:`checkpoint_key`); ``world``: this
     process among the job's DDP workers (rank 0 alone shows the progress bar).
@@ -133,7 +134,7 @@ def train_episodes(run: Run, config: dict[str, Any], data: TrainingData, checkpo
                     progress=progress and world.rank == 0, world=world)
         networks[label] = model
         rows += [{"label": label, **row} for row in log]
-    return networks, rows
+    return networks, rows, {}
 
 
 def checkpoint_key(

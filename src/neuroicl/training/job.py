@@ -90,11 +90,11 @@ def run_job(job: TrainJob, world: World | None = None) -> dict[str, TrainablePre
     stores, splits = open_datasets(job.datasets, job.index, job.splits)
     run = Run.from_dict(job.run)
     _log.info("run %s on %d process(es): %s", run.name, world.size, run)
-    networks, rows = fit(run, job.config, stores, splits, job.checkpoints, file_stamp(job.store), world=world)
+    networks, rows, extras = fit(run, job.config, stores, splits, job.checkpoints, file_stamp(job.store), world=world)
     if world.rank == 0:
         with atomic_path(job.log) as temporary:
             pd.DataFrame(rows).to_csv(temporary, index=False, float_format="%.6g")
         hparams = job.config["models"]["hyperparameters"][run.model]
-        save_networks(job.model, run.name, run.model, hparams, networks, prediction_info(run, job.config))
+        save_networks(job.model, run.name, run.model, hparams, networks, prediction_info(run, job.config), extras)
         _log.info("done: %d log rows, final loss %.4f", len(rows), rows[-1]["loss"])
     return networks

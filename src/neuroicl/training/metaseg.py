@@ -10,8 +10,11 @@ these, the study's ablation runs), on evaluation-style cases of the run's task d
    ``pixels`` random coordinates per inner step) and steps the meta-parameters on the adapted loss.
    ``image_only`` meta-learns on the MSE alone (the ablation "meta-learn, image only"). With
    ``pretrain_steps`` (ours, for time), one image-only meta-learning on the classes' pairs comes first and every
-   class's INR starts its own ``steps`` from it (its head from its own initialisation); the ablation's other
-   initialisations then take ``pretrain_steps + steps`` steps, as many as MetaSeg in all.
+   class's INR starts its own ``steps`` from it (its head from its own initialisation); the model file keeps
+   that shared start (``start``). ``start_from``: a model file whose shared start the run's INRs begin from
+   instead, for their own ``steps`` (the study's image-only ablation: MetaSeg's, so that the two differ only
+   in the mask of those steps). The ablation's other initialisations take ``pretrain_steps + steps`` steps, as
+   many as MetaSeg in all.
 2. **Head tuning** — theta* frozen; ``head_images`` training pairs are fitted from it on the MSE alone for
    the model's T steps (:func:`neuroicl.models.metaseg.fit_pixels`), and the head is trained on their
    features for ``head_steps`` Adam steps (``head_lr``) with the focal loss, each on ``head_pixels`` pixels
@@ -43,10 +46,11 @@ from neuroicl.models.metaseg import (
     head_forward,
     meta_gradient,
 )
+from neuroicl.models.model_file import read_payload
 from neuroicl.plan.cases import EvalSettings
 from neuroicl.plan.runs import Run
 from neuroicl.tasks.episodes import stable_seed
-from neuroicl.training.checkpoint import CheckpointStore
+from neuroicl.training.checkpoint import CheckpointStore, file_stamp
 from neuroicl.training.data import TrainingData
 from neuroicl.training.episodic import (
     case_drawer,
@@ -78,6 +82,7 @@ class MetaSegSettings:
     head_images: int = 32
     head_pixels: int | None = 8192
     pretrain_steps: int = 0
+    start_from: str | None = None
     init: str = "meta"
     image_only: bool = False
     labels: tuple[str, ...] = ()
@@ -137,11 +142,11 @@ def network_labels(run: Run, evaluation: EvalSettings, meta: MetaSegSettings) ->
 
 def train_metaseg(run: Run, config: dict[str, Any], data: TrainingData, checkpoint_root: str | os.PathLike,
                   stamp: Any = None, progress: bool = True, world: World | None = None,
-                  ) -> tuple[dict[str, Predictor], list[dict[str, Any]]]:
+                  ) -> tuple[dict[str, Predictor], list[dict[str, Any]], dict[str, Any]]:
     """Train ``run``'s MetaSeg networks, one per class (:func:`network_labels`), each with its own meta-learned
     initialisation and head (one theta* shared by the classes was worse; a shared image-only start is not,
-    docs/models.md); return them (by label, "" for one) and the log rows (the pretraining's labelled
-    "pretrain")."""
+    docs/models.md); return them (by label, "" for one), the log rows (the pretraining's labelled "pretrain")
+    and the extras of the model file (``start``: the shared start it pretrained, if any)."""
     world = world or World()
     if world.size > 1:
         raise ValueError(f"run {run.name!r}: MetaSeg trains in one process (the job asked for {world.size})")
@@ -153,8 +158,11 @@ def train_metaseg(run: Run, config: dict[str, Any], data: TrainingData, checkpoi
     evaluation = EvalSettings.from_config(config["evaluation"])
     samplers = {label: PairSampler(run, setup, pools, evaluation, label)
                 for label in network_labels(run, evaluation, meta)}
-    networks, rows, start = {}, [], None
-    if meta.pretrain_steps and meta.init == "meta" and not meta.image_only:
+    networks, rows, start, extras = {}, [], None, {}
+    if meta.start_from is not None:
+        start = read_start(meta.start_from)
+        stamp = [stamp, file_stamp([meta.start_from])]  # another start: the checkpoints start afresh
+    elif meta.pretrain_steps and meta.init == "meta" and not meta.image_only:
         settings = network_settings(run, config["training"], "")
         shared = initial_model(run, hparams, settings, data.device)
         key = checkpoint_key(run, config, "pretrain", settings, data.subjects, stamp)
@@ -163,7 +171,8 @@ def train_metaseg(run: Run, config: dict[str, Any], data: TrainingData, checkpoi
                           meta.pretrain_steps, settings.batch_size, settings.seed, settings.checkpoint_every,
                           settings.log_every, store, f"{run.name} pretrain", progress)
         rows += [{"label": "pretrain", **row} for row in log]
-        start = {k: v for k, v in shared.params().items() if k.startswith("inr.")}
+        start = {k: v.detach().clone() for k, v in shared.params().items() if k.startswith("inr.")}
+        extras["start"] = start
     for label, sample in samplers.items():
         settings = network_settings(run, config["training"], label)
         model = initial_model(run, hparams, settings, data.device)
@@ -179,7 +188,16 @@ def train_metaseg(run: Run, config: dict[str, Any], data: TrainingData, checkpoi
         log += _tune_head(model, features.flatten(0, 1), labels.flatten(), meta, settings.seed, name, progress)
         networks[label] = model.eval()
         rows += [{"label": label, **row} for row in log]
-    return networks, rows
+    return networks, rows, extras
+
+
+def read_start(path: str | os.PathLike) -> dict[str, torch.Tensor]:
+    """The shared start (INR weights by functional name) that a MetaSeg run pretrained, from its model file."""
+    payload = read_payload(path)
+    if payload["model"] != "metaseg" or "start" not in payload:
+        raise ValueError(f"{path} holds no MetaSeg shared start (a MetaSeg run with training.runs.metaseg."
+                         f"pretrain_steps > 0 writes one): retrain that run, or drop start_from")
+    return payload["start"]
 
 
 def _set_weights(model: MetaSeg, params: dict[str, torch.Tensor]) -> None:
@@ -260,10 +278,13 @@ def _tune_head(model: MetaSeg, x: torch.Tensor, y: torch.Tensor, meta: MetaSegSe
     generator = torch.Generator().manual_seed(stable_seed("head pixels", seed))
     log, start = [], time.perf_counter()
     for step in tqdm(range(meta.head_steps), desc=f"{name} head", disable=not progress, mininterval=5.0):
-        index = slice(None) if meta.head_pixels is None else torch.randint(
-            len(y), (meta.head_pixels,), generator=generator).to(device)  # with replacement; None: every pixel
+        if meta.head_pixels is None:  # every pixel
+            xs, ys = x, y
+        else:  # with replacement; index_select: the same rows as x[index], several times faster on the CPU
+            index = torch.randint(len(y), (meta.head_pixels,), generator=generator).to(device)
+            xs, ys = x.index_select(0, index), y.index_select(0, index)
         optimizer.zero_grad(set_to_none=True)
-        loss = focal_loss(head_forward(head, x[index][None]), y[index][None], meta.gamma).mean()
+        loss = focal_loss(head_forward(head, xs[None]), ys[None], meta.gamma).mean()
         loss.backward()
         optimizer.step()
         if (step + 1) % max(meta.head_steps // 10, 1) == 0 or step + 1 == meta.head_steps:

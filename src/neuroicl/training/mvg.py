@@ -129,8 +129,9 @@ def mvg_step_loss(model: MVG, settings: MVGSettings) -> StepLoss:
 
 def train_mvg(run: Run, config: dict[str, Any], data: TrainingData, checkpoint_root: str | os.PathLike,
               stamp: Any = None, progress: bool = True, world: World | None = None,
-              ) -> tuple[dict[str, MVG], list[dict[str, Any]]]:
-    """Train ``run``'s MVG on its tasks' episodes of one prompt pair; return ``{"": model}`` and the log rows."""
+              ) -> tuple[dict[str, MVG], list[dict[str, Any]], dict[str, Any]]:
+    """Train ``run``'s MVG on its tasks' episodes of one prompt pair; return ``{"": model}``, the log rows and no
+    extras."""
     world = world or World()
     settings = MVGSettings.of(run)
     holdout = held_out_classes(run, config)
@@ -151,4 +152,4 @@ def train_mvg(run: Run, config: dict[str, Any], data: TrainingData, checkpoint_r
     log = train(model, draw, synthesizer(data.pools, setup), train_settings, store, name=run.name,
                 progress=progress and world.rank == 0, world=world, loss_fn=mvg_step_loss(model, settings),
                 param_groups=groups)
-    return {"": model}, [{"label": "", **row} for row in log]
+    return {"": model}, [{"label": "", **row} for row in log], {}

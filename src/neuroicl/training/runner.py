@@ -22,8 +22,9 @@ from neuroicl.training.metaseg import train_metaseg
 from neuroicl.training.mvg import train_mvg
 from neuroicl.training.world import World, replica_device
 
-#: ``trainer(run, config, data, checkpoint_root, stamp, progress, world) -> (networks, log rows)``.
-Trainer = Callable[..., tuple[dict[str, TrainablePredictor], list[dict[str, Any]]]]
+#: ``trainer(run, config, data, checkpoint_root, stamp, progress, world) -> (networks, log rows, extras)``; extras:
+#: what else the model file stores, by key (MetaSeg: its shared start, ``start``; the others: none).
+Trainer = Callable[..., tuple[dict[str, TrainablePredictor], list[dict[str, Any]], dict[str, Any]]]
 
 #: Trainers by name (``Run.trainer``).
 TRAINERS: dict[str, Trainer] = {EPISODES: train_episodes, "metaseg": train_metaseg, "mvg": train_mvg}
@@ -38,8 +39,9 @@ def fit(
     stamp: Any = None,
     progress: bool = True,
     world: World | None = None,
-) -> tuple[dict[str, TrainablePredictor], list[dict[str, Any]]]:
-    """Train every network of ``run``; return them (keyed by label, "" for one) and the log rows.
+) -> tuple[dict[str, TrainablePredictor], list[dict[str, Any]], dict[str, Any]]:
+    """Train every network of ``run``; return them (keyed by label, "" for one), the log rows and the extras the
+    model file stores besides the networks (:data:`Trainer`).
 
     ``stores`` and ``splits``: per dataset (in config order), its slice store and split. Training
     draws from one pool per dataset (supplement G: valid datasets per task, the context dataset mix).
