@@ -56,7 +56,7 @@ def train_and_score(config_path: Path, results: Path, seed: int, threads: int, o
     for run in trained:
         config_run = plan.run_config(run.name)
         start = time.perf_counter()
-        networks, log = fit(run, config_run, stores, splits, out / "checkpoints" / name, progress=False)
+        networks, log, _ = fit(run, config_run, stores, splits, out / "checkpoints" / name, progress=False)
         seconds[run.name] = time.perf_counter() - start
         model = out / "models" / name / f"{run.name}.pt"
         model.parent.mkdir(parents=True, exist_ok=True)

@@ -80,13 +80,13 @@ SEEN = Seen()
 
 
 def toy_trainer(run: Run, config: dict[str, Any], data: TrainingData, checkpoint_root, stamp=None, progress=True,
-                world=None) -> tuple[dict[str, nn.Module], list[dict[str, Any]]]:
+                world=None) -> tuple[dict[str, nn.Module], list[dict[str, Any]], dict[str, Any]]:
     """A two-stage trainer in miniature: stage 1 reads the unlabeled target images (their mean brain
     intensity); stage 2, fitting to the labelled training pools, has nothing to learn in the toy."""
     SEEN.data = data
     model = ToyFitter(ToyConfig(**config["models"]["hyperparameters"][run.model]))
     model.target_mean.fill_(torch.cat([pool.images[:, 0][pool.brain].float() for pool in data.target_pools]).mean())
-    return {"": model}, [{"label": "", "step": 1, "loss": 0.0}]
+    return {"": model}, [{"label": "", "step": 1, "loss": 0.0}], {}
 
 
 def toy_entry(config: dict[str, Any], n_train: int) -> list[Run]:
@@ -134,7 +134,7 @@ def catalogue_without(config: dict[str, Any]) -> list[Run]:
 def test_the_toy_trains_on_unlabeled_test_images_and_is_scored_like_any_run(toy, tmp_path):
     config, stores, splits = toy
     run = by_name(catalogue(config, n_train=3), "toy-denoising")
-    networks, log = runner.fit(run, config, stores, splits, tmp_path / "checkpoints", progress=False)
+    networks, log, _ = runner.fit(run, config, stores, splits, tmp_path / "checkpoints", progress=False)
 
     data = SEEN.data  # (c): the trainer got the test split's images, without a single label
     assert [pool.subjects for pool in data.pools] == [splits["toy"]["train"]]

@@ -3,7 +3,8 @@
 Every run so far trains by gradient descent on synthesised episodes (:mod:`.episodic`); a comparator
 that trains otherwise (a meta-learned or two-stage model) adds its trainer to :data:`TRAINERS` and
 names it in its catalogue entry (``Run.trainer``; docs/extending.md). A trainer returns the networks
-(keyed by label, "" for one) that the model file stores, and the rows of the training log.
+(keyed by label, "" for one) that the model file stores, the rows of the training log, and the extras the model
+file keeps besides the networks (``{}`` for none).
 """
 
 from __future__ import annotations
