@@ -21,10 +21,15 @@ import numpy as np
 import torch
 
 from neuroicl.data.slice_store import SliceStore
+from neuroicl.models.base import TrainablePredictor
 from neuroicl.plan.runs import Run
 from neuroicl.tasks.base import Task
 from neuroicl.tasks.catalog import build_tasks
 from neuroicl.tasks.pool import Pool
+
+#: What a trainer returns (:data:`neuroicl.training.runner.Trainer`): the networks by label ("" for one), the rows of
+#: the training log, and what else the model file keeps besides the networks, by key ({} for nothing).
+Trained = tuple[dict[str, TrainablePredictor], list[dict[str, Any]], dict[str, Any]]
 
 
 @dataclass(frozen=True)

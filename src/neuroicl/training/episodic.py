@@ -16,7 +16,6 @@ from typing import Any
 import numpy as np
 import torch
 
-from neuroicl.models.base import TrainablePredictor
 from neuroicl.models.factory import build_model
 from neuroicl.plan.cases import EvalSettings, cases_for
 from neuroicl.plan.runs import EPISODES, Run
@@ -25,7 +24,7 @@ from neuroicl.tasks.pool import Pool
 from neuroicl.tasks.setup import TaskSetup, build
 from neuroicl.tasks.synthesize import synthesize
 from neuroicl.training.checkpoint import CheckpointStore, fingerprint
-from neuroicl.training.data import TrainingData
+from neuroicl.training.data import Trained, TrainingData
 from neuroicl.training.loop import TrainSettings, train
 from neuroicl.training.world import World
 
@@ -108,7 +107,7 @@ def task_setup(run: Run, tasks_config: dict[str, Any], pools: list[Pool], slice_
 
 def train_episodes(run: Run, config: dict[str, Any], data: TrainingData, checkpoint_root: str | os.PathLike,
                    stamp: Any = None, progress: bool = True, world: World | None = None,
-                   ) -> tuple[dict[str, TrainablePredictor], list[dict[str, Any]], dict[str, Any]]:
+                   ) -> Trained:
     """Train every network of ``run`` on ``data``; return them (keyed by label, "" for one), the log rows and no
     extras (:data:`neuroicl.training.runner.Trainer`).
 

@@ -36,7 +36,6 @@ from typing import Any
 import torch
 from tqdm.auto import tqdm
 
-from neuroicl.models.base import Predictor
 from neuroicl.models.metaseg import (
     MetaSeg,
     features_of,
@@ -51,7 +50,7 @@ from neuroicl.plan.cases import EvalSettings
 from neuroicl.plan.runs import Run
 from neuroicl.tasks.episodes import stable_seed
 from neuroicl.training.checkpoint import CheckpointStore, file_stamp
-from neuroicl.training.data import TrainingData
+from neuroicl.training.data import Trained, TrainingData
 from neuroicl.training.episodic import (
     case_drawer,
     checkpoint_key,
@@ -142,7 +141,7 @@ def network_labels(run: Run, evaluation: EvalSettings, meta: MetaSegSettings) ->
 
 def train_metaseg(run: Run, config: dict[str, Any], data: TrainingData, checkpoint_root: str | os.PathLike,
                   stamp: Any = None, progress: bool = True, world: World | None = None,
-                  ) -> tuple[dict[str, Predictor], list[dict[str, Any]], dict[str, Any]]:
+                  ) -> Trained:
     """Train ``run``'s MetaSeg networks, one per class (:func:`network_labels`), each with its own meta-learned
     initialisation and head (one theta* shared by the classes was worse; a shared image-only start is not,
     docs/models.md); return them (by label, "" for one), the log rows (the pretraining's labelled "pretrain")

@@ -43,7 +43,7 @@ from neuroicl.plan.families import FAMILIES, MASK_FAMILIES
 from neuroicl.plan.runs import Run
 from neuroicl.tasks.synthesize import Batch
 from neuroicl.training.checkpoint import CheckpointStore
-from neuroicl.training.data import TrainingData
+from neuroicl.training.data import Trained, TrainingData
 from neuroicl.training.episodic import (
     RUN_OPTIMIZER_KEYS,
     case_drawer,
@@ -129,7 +129,7 @@ def mvg_step_loss(model: MVG, settings: MVGSettings) -> StepLoss:
 
 def train_mvg(run: Run, config: dict[str, Any], data: TrainingData, checkpoint_root: str | os.PathLike,
               stamp: Any = None, progress: bool = True, world: World | None = None,
-              ) -> tuple[dict[str, MVG], list[dict[str, Any]], dict[str, Any]]:
+              ) -> Trained:
     """Train ``run``'s MVG on its tasks' episodes of one prompt pair; return ``{"": model}``, the log rows and no
     extras."""
     world = world or World()

@@ -15,9 +15,8 @@ from typing import Any
 
 from neuroicl.core.device import pick_device
 from neuroicl.data.slice_store import SliceStore
-from neuroicl.models.base import TrainablePredictor
 from neuroicl.plan.runs import EPISODES, Run
-from neuroicl.training.data import TrainingData, training_data
+from neuroicl.training.data import Trained, TrainingData, training_data
 from neuroicl.training.episodic import train_episodes
 from neuroicl.training.metaseg import train_metaseg
 from neuroicl.training.mvg import train_mvg
@@ -25,7 +24,7 @@ from neuroicl.training.world import World, replica_device
 
 #: ``trainer(run, config, data, checkpoint_root, stamp, progress, world) -> (networks, log rows, extras)``; extras:
 #: what else the model file stores, by key (MetaSeg: its shared start, ``start``; the others: none).
-Trainer = Callable[..., tuple[dict[str, TrainablePredictor], list[dict[str, Any]], dict[str, Any]]]
+Trainer = Callable[..., Trained]
 
 #: Trainers by name (``Run.trainer``).
 TRAINERS: dict[str, Trainer] = {EPISODES: train_episodes, "metaseg": train_metaseg, "mvg": train_mvg}
@@ -40,7 +39,7 @@ def fit(
     stamp: Any = None,
     progress: bool = True,
     world: World | None = None,
-) -> tuple[dict[str, TrainablePredictor], list[dict[str, Any]], dict[str, Any]]:
+) -> Trained:
     """Train every network of ``run``; return them (keyed by label, "" for one), the log rows and the extras the
     model file stores besides the networks (:data:`Trainer`).
 
