@@ -168,6 +168,30 @@ def test_random_pixel_subsets_follow_the_generator():
     assert torch.equal(runs[0], runs[1]) and not torch.equal(runs[0], runs[2])
 
 
+@pytest.mark.parametrize("order", ["first", "second"])
+def test_the_outer_loss_on_a_pixel_subset_is_the_adapted_loss_on_the_drawn_pixels(order):
+    """``outer_pixels``: the outer loss reads the pixels drawn after the inner steps' (none here), and its
+    meta-gradient is that loss's gradient; as many pixels as the image has is the full outer loss."""
+    config = _tiny()
+    theta, coords, images, labels = _problem(config, h=4, w=4)
+    grads, value = meta_gradient(theta, config, coords, images, labels, inner_steps=2, order=order, outer_pixels=5,
+                                 generator=torch.Generator().manual_seed(7))
+    index = torch.rand(1, 16, generator=torch.Generator().manual_seed(7)).argsort(dim=1)[:, :5].expand(2, -1)
+    loss = pixel_loss(config, coords, images, labels)
+    adapted = fit(batched(theta, 2), loss, list(theta), 2, config.lr, create_graph=True)
+    if order == "first":
+        adapted = {k: v.detach().requires_grad_() for k, v in adapted.items()}
+    outer = loss(adapted, index).mean()
+    sources = [theta[k] for k in theta] if order == "second" else [adapted[k] for k in theta]
+    expected = [g if order == "second" else g.sum(0) for g in torch.autograd.grad(outer, sources)]
+    assert value == pytest.approx(float(outer.detach()))
+    assert all(torch.allclose(grads[k], e, atol=1e-12) for k, e in zip(theta, expected, strict=True))
+    full, _ = meta_gradient(theta, config, coords, images, labels, inner_steps=2, order=order)
+    every, _ = meta_gradient(theta, config, coords, images, labels, inner_steps=2, order=order, outer_pixels=16)
+    assert all(torch.equal(full[k], every[k]) for k in theta)
+    assert not torch.allclose(full["inr.1.weight"], grads["inr.1.weight"])
+
+
 def test_a_fit_on_pixel_subsets_is_deterministic_and_differs_from_the_full_fit():
     full = _tiny(channels=3, width=8, steps=3)
     subset = _tiny(channels=3, width=8, steps=3, fit_subset=5)

@@ -99,6 +99,8 @@ def test_head_pixels_draw_a_minibatch_and_none_takes_every_pixel(metaseg_config,
     assert not all(torch.equal(params[0][k], params[2][k]) for k in head)
     with pytest.raises(ValueError, match="head_pixels"):
         MetaSegSettings(head_pixels=0)
+    with pytest.raises(ValueError, match="outer_pixels"):
+        MetaSegSettings(outer_pixels=0)
 
 
 def test_pretraining_is_shared_image_only_and_keyed(metaseg_config, make_pool, tmp_path):

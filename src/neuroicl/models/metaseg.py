@@ -240,14 +240,15 @@ def pixel_loss(config: MetaSegConfig, coords: Tensor, images: Tensor, labels: Te
 
 def meta_gradient(theta: Params, config: MetaSegConfig, coords: Tensor, images: Tensor, labels: Tensor | None, *,
                   inner_steps: int, order: str, gamma: float = 2.0, pixels: int | None = None,
-                  generator: torch.Generator | None = None) -> tuple[Params, float]:
+                  outer_pixels: int | None = None, generator: torch.Generator | None = None) -> tuple[Params, float]:
     """The meta-gradient of ``theta`` (INR and, with labels, head weights; unbatched, ``requires_grad``) on a batch
     of B (image, mask) pairs, and the mean adapted loss.
 
     Each pair adapts its own copy of theta by ``inner_steps`` Adam steps on its loss (:func:`pixel_loss`; image
-    only if ``labels`` is None); the outer loss is the adapted copies' loss on all pixels, averaged over the
-    batch. ``order``: ``"second"`` differentiates through the inner steps (the reference code), ``"first"``
-    treats them as constants, ``"reptile"`` returns ``theta - mean(adapted)`` (the paper's Eq. 3).
+    only if ``labels`` is None); the outer loss is the adapted copies' loss, averaged over the batch, on all
+    pixels or on ``outer_pixels`` of them drawn from ``generator`` after the inner steps' draws (ours, for time).
+    ``order``: ``"second"`` differentiates through the inner steps (the reference code), ``"first"`` treats them
+    as constants, ``"reptile"`` returns ``theta - mean(adapted)`` (the paper's Eq. 3).
     theta itself is never modified.
     """
     if order not in META_ORDERS:
@@ -263,7 +264,7 @@ def meta_gradient(theta: Params, config: MetaSegConfig, coords: Tensor, images: 
         with torch.no_grad():
             value = float(loss(adapted, None).mean())
         return {k: theta[k].detach() - adapted[k].detach().mean(dim=0) for k in names}, value
-    outer = loss(adapted, None).mean()
+    outer = loss(adapted, _subset(outer_pixels, coords.shape[0], b, generator, coords.device)).mean()
     if order == "second":
         grads = torch.autograd.grad(outer, [theta[k] for k in names])
     else:  # d(outer)/d(copy_b) summed over the copies: the copies move with theta by a constant offset

@@ -234,8 +234,8 @@ def _universeg(config: dict[str, Any], n_train: int) -> list[Run]:
 
 
 #: The keys of ``training.runs.metaseg`` that set its trainer (:class:`neuroicl.training.metaseg.MetaSegSettings`).
-METASEG_SETTINGS = ("inner_steps", "order", "pixels", "gamma", "outer_lr", "head_steps", "head_lr", "head_images",
-                    "head_pixels", "pretrain_steps")
+METASEG_SETTINGS = ("inner_steps", "order", "pixels", "outer_pixels", "gamma", "outer_lr", "head_steps", "head_lr",
+                    "head_images", "head_pixels", "pretrain_steps")
 
 
 @entry("metaseg")

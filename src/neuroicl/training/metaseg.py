@@ -7,7 +7,8 @@ these, the study's ablation runs), on evaluation-style cases of the run's task d
 1. **Meta-learning** — ``steps`` outer Adam steps (``outer_lr``); each draws ``batch_size`` (image, mask) pairs,
    adapts a copy of the weights to each by ``inner_steps`` Adam steps on MSE + focal loss
    (:func:`neuroicl.models.metaseg.meta_gradient`, ``order``: second- or first-order MAML or Reptile;
-   ``pixels`` random coordinates per inner step) and steps the meta-parameters on the adapted loss.
+   ``pixels`` random coordinates per inner step) and steps the meta-parameters on the adapted loss (on
+   ``outer_pixels`` random coordinates; None: all).
    ``image_only`` meta-learns on the MSE alone (the ablation "meta-learn, image only"). With
    ``pretrain_steps`` (ours, for time), one image-only meta-learning on the classes' pairs comes first and every
    class's INR starts its own ``steps`` from it (its head from its own initialisation); the model file keeps
@@ -74,6 +75,7 @@ class MetaSegSettings:
     inner_steps: int = 2
     order: str = "second"
     pixels: int | None = None
+    outer_pixels: int | None = None
     gamma: float = 2.0
     outer_lr: float = 1e-4
     head_steps: int = 500
@@ -89,10 +91,10 @@ class MetaSegSettings:
     def __post_init__(self) -> None:
         if self.init not in INITS:
             raise ValueError(f"training.runs.metaseg.init must be one of {INITS}, got {self.init!r}")
-        if self.inner_steps < 0 or self.head_steps < 0 or self.pretrain_steps < 0 or self.head_images < 1 or (
-                self.head_pixels is not None and self.head_pixels < 1):
+        if self.inner_steps < 0 or self.head_steps < 0 or self.pretrain_steps < 0 or self.head_images < 1 or any(
+                value is not None and value < 1 for value in (self.pixels, self.outer_pixels, self.head_pixels)):
             raise ValueError(f"training.runs.metaseg: inner_steps, head_steps, pretrain_steps >= 0, head_images, "
-                             f"head_pixels >= 1; got {self}")
+                             f"pixels, outer_pixels, head_pixels >= 1; got {self}")
 
     @classmethod
     def of(cls, run: Run) -> MetaSegSettings:
@@ -234,7 +236,8 @@ def _meta_learn(model: MetaSeg, sample: PairSampler, meta: MetaSegSettings, step
         leaves = {k: theta[k] for k in names}
         grads, value = meta_gradient(leaves, config, grid_coords(h, w, device), pixels,
                                      None if meta.image_only else labels, inner_steps=meta.inner_steps,
-                                     order=meta.order, gamma=meta.gamma, pixels=meta.pixels, generator=generator)
+                                     order=meta.order, gamma=meta.gamma, pixels=meta.pixels,
+                                     outer_pixels=meta.outer_pixels, generator=generator)
         for key in names:
             theta[key].grad = grads[key]
         optimizer.step()
