@@ -172,7 +172,7 @@ def train_metaseg(run: Run, config: dict[str, Any], data: TrainingData, checkpoi
                           meta.pretrain_steps, settings.batch_size, settings.seed, settings.checkpoint_every,
                           settings.log_every, store, f"{run.name} pretrain", progress)
         rows += [{"label": "pretrain", **row} for row in log]
-        start = {k: v.detach().clone() for k, v in shared.params().items() if k.startswith("inr.")}
+        start = {k: v.detach() for k, v in shared.params().items() if k.startswith("inr.")}  # shared: not used again
         extras["start"] = start
     for label, sample in samplers.items():
         settings = network_settings(run, config["training"], label)
