@@ -81,6 +81,17 @@ def test_the_floor_of_an_image_task_is_the_identity(good):
         == "FAIL"
 
 
+def test_image_tasks_are_also_held_to_the_context_mean(good):
+    claim = "On image tasks, every learned model also beats the context mean"
+    good[5] = row("floor", "denoising", 25.5)  # above the identity (24) and Neuralizer-seen (25), under the U-Net (26)
+    result = verdicts(good)
+    assert result[claim, "denoising", "Neuralizer-seen (32)"] == "FAIL"
+    assert result[claim, "denoising", "U-Net (all)"] == "PASS"  # 26 > 25.5
+    assert result["Every learned model beats the floor at its best setting", "denoising", "Neuralizer-seen (32)"] \
+        == "PASS"  # the identity (24) is still its floor
+    assert not any(task == "segmentation" for c, task, _ in result.index if c == claim)
+
+
 def test_metaseg_is_a_learned_row_and_a_rival_of_the_segmentation_ceiling(good):
     table = verdicts([*good, row("metaseg", "segmentation", 0.65)])
     assert table["Every learned model beats the floor at its best setting", "segmentation", "MetaSeg (all)"] == "FAIL"
