@@ -102,6 +102,18 @@ def test_the_u_net_on_all_subjects_takes_its_own_steps(config):
     assert by_name(runs, "unet-denoising-n1").steps == block["steps"]
 
 
+def test_the_u_net_on_all_subjects_takes_a_task_s_own_steps(config):
+    config = copy.deepcopy(config)
+    block = config["training"]["runs"]["unet"]
+    block["all_steps"], block["all_task_steps"] = 7, {"denoising": 11}
+    runs = catalogue(config, n_train=6)
+    assert by_name(runs, "unet-denoising-all").steps == 11
+    assert by_name(runs, "unet-inpainting-all").steps == 7
+    assert by_name(runs, "unet-denoising-n1").steps == block["steps"]
+    block["tasks"] = ["inpainting"]  # a task named but not run: unused
+    assert by_name(catalogue(config, n_train=6), "unet-inpainting-all").steps == 7
+
+
 def test_the_paper_config_trains_the_u_net_on_all_data_256_channels_wide(root):
     """Supplement H: the U-Net baseline on all data has 256 channels."""
     from snakemake.utils import update_config

@@ -204,13 +204,15 @@ def _neuralizer_released(config: dict[str, Any], n_train: int) -> list[Run]:
 def _subject_sweep(model: str, block: dict[str, Any], n_train: int, **fields: Any) -> list[Run]:
     """Task-specific runs ``<model>-<task>-n<k>`` / ``-all`` of a block with ``tasks`` and ``subjects``: trained
     on evaluation cases of their task, one network per segmentation class, without context. The run on all
-    subjects takes the block's ``all_hyperparameters`` and ``all_steps`` where it has them."""
+    subjects takes the block's ``all_hyperparameters`` and ``all_steps`` where it has them, and for a task named in
+    ``all_task_steps`` those steps instead."""
+    per_task = dict(block.get("all_task_steps") or {})  # the schema checks the names; a task not run is unused
     runs = []
     for task in block["tasks"]:
         for k in subject_counts(block["subjects"], n_train):
             every = k == n_train
             hparams = dict(block.get("all_hyperparameters") or {}) if every else {}
-            steps = int(block.get("all_steps") or block["steps"]) if every else block["steps"]
+            steps = int(per_task.get(task) or block.get("all_steps") or block["steps"]) if every else block["steps"]
             runs.append(Run(f"{model}-{task}-{'all' if every else f'n{k}'}", model, VARIANTS[model], (task,),
                             {task: 1.0}, groups=tuple(block["augmentations"]), subjects=None if every else k,
                             steps=steps, batch_size=block["batch_size"], per_label=task == "segmentation",
