@@ -34,6 +34,14 @@ def test_every_schema_key_has_a_description_and_objects_are_closed(root):
             assert closed, f"{path} admits unknown keys"
 
 
+def test_the_u_net_s_per_task_steps_name_the_library_s_tasks(root):
+    from neuroicl.plan.families import TASK_FAMILY
+
+    schema = yaml.safe_load((root / SCHEMA).read_text())
+    unet = schema["properties"]["training"]["properties"]["runs"]["properties"]["unet"]
+    assert set(unet["properties"]["all_task_steps"]["propertyNames"]["enum"]) == set(TASK_FAMILY)
+
+
 def test_every_default_config_key_carries_a_comment(root):
     lines = (root / "config" / "config.yaml").read_text().splitlines()
     keyed = [line for line in lines if ":" in line and not line.lstrip().startswith("#")]
