@@ -205,8 +205,8 @@ def _subject_sweep(model: str, block: dict[str, Any], n_train: int, **fields: An
     """Task-specific runs ``<model>-<task>-n<k>`` / ``-all`` of a block with ``tasks`` and ``subjects``: trained
     on evaluation cases of their task, one network per segmentation class, without context. The run on all
     subjects takes the block's ``all_hyperparameters`` and ``all_steps`` where it has them, and for a task named in
-    ``all_task_steps`` those steps instead."""
-    per_task = dict(block.get("all_task_steps") or {})  # the schema checks the names; a task not run is unused
+    ``all_task_steps`` (not null) those steps instead."""
+    per_task = dict(block.get("all_task_steps") or {})  # names checked by the schema; a task not run, or null: unused
     runs = []
     for task in block["tasks"]:
         for k in subject_counts(block["subjects"], n_train):
