@@ -116,7 +116,7 @@ def test_the_u_net_on_all_subjects_takes_a_task_s_own_steps(config):
 
 def test_the_paper_config_trains_the_u_net_on_all_data_256_channels_wide(root):
     """Supplement H: the U-Net baseline on all data has 256 channels, and every task as many steps (the demo's
-    longer two undone)."""
+    longer two undone); MetaSeg meta-learns without the demo's shared start (keys the overlay must undo)."""
     from snakemake.utils import update_config
 
     from neuroicl.plan.experiment import Plan
@@ -129,6 +129,7 @@ def test_the_paper_config_trains_the_u_net_on_all_data_256_channels_wide(root):
     assert config["training"]["loss_weights"]["reconstruction"] == config["training"]["loss_weights"]["transfer"] == 10
     steps = {run.name: run.steps for run in plan.every_run if run.name.startswith("unet-")}
     assert {steps[f"unet-{task}-all"] for task in ("modality_transfer", "undersampling", "denoising")} == {20000}
+    assert plan.run("metaseg-segmentation-all").settings["pretrain_steps"] == 0  # the paper's method, not the demo's
 
 
 def test_the_released_weights_are_an_optional_run_with_a_model_file_and_no_training(config, root):
