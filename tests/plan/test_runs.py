@@ -127,8 +127,8 @@ def test_the_paper_config_trains_the_u_net_on_all_data_256_channels_wide(root):
     assert plan.run_config("unet-segmentation-all")["models"]["hyperparameters"]["unet"]["channels"] == 256
     assert plan.run_config("unet-segmentation-n1")["models"]["hyperparameters"]["unet"]["channels"] == 64
     assert config["training"]["loss_weights"]["reconstruction"] == config["training"]["loss_weights"]["transfer"] == 10
-    steps = {run.name: run.steps for run in plan.every_run if run.name.startswith("unet-")}
-    assert {steps[f"unet-{task}-all"] for task in ("modality_transfer", "undersampling", "denoising")} == {20000}
+    tasks = ("modality_transfer", "undersampling", "denoising")
+    assert {plan.run(f"unet-{task}-all").steps for task in tasks} == {20000}
     assert plan.run("metaseg-segmentation-all").settings["pretrain_steps"] == 0  # the paper's method, not the demo's
 
 

@@ -81,6 +81,11 @@ def floor(means: Means, task: str) -> tuple[str, float] | None:
     if outputs_image(task):
         value = means.get(IDENTITY, task, "—")
         return None if value is None else ("Identity", value)
+    return context_mean(means, task)
+
+
+def context_mean(means: Means, task: str) -> tuple[str, float] | None:
+    """(name, mean) of the context mean (Floor) at its largest L on ``task``: the mask tasks' floor."""
     x, value = means.at_largest_context(FLOOR, task)
     return None if value is None else (f"Floor (L = {x})", value)
 
@@ -161,36 +166,32 @@ def seen_beats_small_unets(means: Means) -> list[dict]:
     return rows
 
 
-def learned_beat_floor(means: Means) -> list[dict]:
-    """Every learned model beats its floor at its best setting, per variant and task."""
+def _learned_best_against(means: Means, claim: str, reference: Callable[[Means, str], tuple[str, float] | None],
+                          keep: Callable[[str], bool] = lambda task: True) -> list[dict]:
+    """``claim`` per learned variant and task (those ``keep`` takes): its best setting against ``reference``."""
     rows = []
     for variant in LEARNED:
-        for task in means.tasks(variant):
+        for task in filter(keep, means.tasks(variant)):
             best = means.best(variant, task)
-            ref = floor(means, task)
             if best is None:
                 continue
-            rows.append(claim_row("Every learned model beats the floor at its best setting", task,
-                                  f"{variant} ({best[0]})", best[1], ref[0] if ref else "–", ref[1] if ref else None,
-                                  _compare(best[1], ref[1] if ref else None)))
+            ref = reference(means, task)
+            rows.append(claim_row(claim, task, f"{variant} ({best[0]})", best[1], ref[0] if ref else "–",
+                                  ref[1] if ref else None, _compare(best[1], ref[1] if ref else None)))
     return rows
+
+
+def learned_beat_floor(means: Means) -> list[dict]:
+    """Every learned model beats its floor at its best setting, per variant and task."""
+    return _learned_best_against(means, "Every learned model beats the floor at its best setting", floor)
 
 
 def learned_beat_context_mean(means: Means) -> list[dict]:
     """On the image tasks, every learned model at its best setting also beats the context mean at its largest L (the
     mask tasks' floor): the mean of the context outputs, an atlas-like image, can be a stronger reference than the
     input itself (modality transfer's input is another modality, undersampling's a zero-filled reconstruction)."""
-    rows = []
-    for variant in LEARNED:
-        for task in means.tasks(variant):
-            best = means.best(variant, task)
-            if not outputs_image(task) or best is None:
-                continue
-            x, value = means.at_largest_context(FLOOR, task)
-            rows.append(claim_row("On image tasks, every learned model also beats the context mean", task,
-                                  f"{variant} ({best[0]})", best[1], f"Floor (L = {x})" if x else "–", value,
-                                  _compare(best[1], value)))
-    return rows
+    return _learned_best_against(means, "On image tasks, every learned model also beats the context mean",
+                                 context_mean, outputs_image)
 
 
 def unet_all_is_segmentation_ceiling(means: Means) -> list[dict]:
