@@ -132,35 +132,6 @@ def test_the_paper_config_trains_the_u_net_on_all_data_256_channels_wide(root):
     assert plan.run("metaseg-segmentation-all").settings["pretrain_steps"] == 0  # the paper's method, not the demo's
 
 
-#: The run settings config/paper.yaml takes from the default without naming them, each meant for both scales; every
-#: other key of its run blocks it sets itself. A key the default adds to a run block fails the test below until
-#: paper.yaml sets it or it is listed here (the demo's per-task U-Net steps and MetaSeg's shared start leaked so).
-INHERITED_RUN_SETTINGS = {
-    "neuralizer_unseen.exclude",  # masking leaves with segmentation at any scale
-    "unet.tasks", "unet.augmentations", "universeg.tasks", "universeg.augmentations",
-    "universeg.lr",  # the demo's choice (the shared peak diverged at seed 1); not measured at paper scale
-    "metaseg.augmentations", "metaseg.inner_steps", "metaseg.gamma",  # the reference code's
-    "metaseg.study.steps", "metaseg.study.rotations", "metaseg.study.translations",  # the paper's levels
-}
-
-
-def _unnamed(default: dict, overlay: dict, path: str = "") -> set[str]:
-    """Keys of ``default`` under the blocks ``overlay`` sets that it does not name itself (dotted paths)."""
-    keys = set()
-    for key, value in default.items():
-        if key not in overlay:
-            keys.add(path + key)
-        elif isinstance(value, dict) and isinstance(overlay[key], dict):
-            keys |= _unnamed(value, overlay[key], f"{path}{key}.")
-    return keys
-
-
-def test_the_paper_config_inherits_only_the_run_settings_meant_for_both_scales(root):
-    default = yaml.safe_load((root / "config" / "config.yaml").read_text())["training"]["runs"]
-    paper = yaml.safe_load((root / "config" / "paper.yaml").read_text())["training"]["runs"]
-    assert _unnamed(default, paper) == INHERITED_RUN_SETTINGS  # a run block paper.yaml lacks would show whole
-
-
 def test_the_released_weights_are_an_optional_run_with_a_model_file_and_no_training(config, root):
     assert "neuralizer-released" not in [run.name for run in catalogue(config, n_train=6)]  # the demo: none
     config = copy.deepcopy(config)
