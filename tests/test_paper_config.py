@@ -184,8 +184,8 @@ INHERITED = {
     "evaluation.min_label_pixels": "pixels: a target shows >= 160 mm2 of its class at the demo's 4 mm, >= 10 mm2 at "
     "1 mm (the paper is silent)",
     "evaluation.samples": "counts",
-    "istn.selection": "the source's validation images select the task models at both scales",
-    "istn.hyperparameters.dropout": "the reference code's",
+    "istn.selection": "the reference code selects on the transformed source validation set",
+    "istn.hyperparameters.dropout": "the paper's Table 6 (0.5)",
     "istn.hyperparameters.max_displacement": "a fraction of the image",
     "istn.figure": "a count",
 }
