@@ -32,6 +32,7 @@ from torch import Tensor, nn
 from neuroicl.models.base import IMAGE_CHANNELS, TrainablePredictor, check_inputs
 from neuroicl.models.blocks import (
     ResidualUnit,
+    cat_items,
     conv,
     max_pool,
     per_item,
@@ -62,7 +63,7 @@ class PairwiseLevel(nn.Module):
         if context is None or self.context_unit is None or self.target_update is None:
             return target, None
         context = per_item(self.context_unit, context)  # B L C H W
-        pairs = torch.cat([context, target.unsqueeze(1).expand_as(context)], dim=2)  # B L 2C H W
+        pairs = cat_items(context, target.unsqueeze(1).expand_as(context))  # B L 2C H W
         target = F.gelu(target + per_item(self.target_update, pairs).mean(dim=1))
         if self.context_update is None:
             return target, None
@@ -85,7 +86,7 @@ class UpMerge(nn.Module):
         target = self.target_merge(torch.cat([upsample(target, size), skip_target], dim=1))
         if context is None or skip_context is None or self.context_merge is None:
             return target, None
-        merged = torch.cat([upsample(context, size), skip_context], dim=2)  # B L 2C H W
+        merged = cat_items(upsample(context, size), skip_context)  # B L 2C H W
         return target, per_item(self.context_merge, merged)
 
 

@@ -20,6 +20,28 @@ def per_item(module: nn.Module, x: Tensor) -> Tensor:
     return einops.rearrange(y, "(B L) C H W -> B L C H W", B=b)
 
 
+def cat_items(*items: Tensor) -> Tensor:
+    """``[B, L, C_i, H, W]`` tensors -> ``[B, L, sum C_i, H, W]``, concatenated along C (broadcast views allowed).
+
+    Where an input's items are channels-last (the layout the training loop gives the weights), so are the result's:
+    ``torch.cat`` of 5-D tensors returns the standard layout, which every convolution after it converts back to
+    channels-last, forward and backward (12 % of the demo's Neuralizer step on a float32 CPU; the values are the
+    same to the bit; docs/performance.md, session 24).
+    """
+    if not any(x.shape[2] > 1 and x.shape[-2] * x.shape[-1] > 1 and x.stride(2) == 1 for x in items):
+        return torch.cat(items, dim=2)
+    nhwc = [x.movedim(2, -1).flatten(0, 1) for x in items]  # (B L) H W C: a view, or one copy
+    return torch.cat(nhwc, dim=-1).movedim(-1, 1).unflatten(0, items[0].shape[:2])
+
+
+def mean_items(x: Tensor) -> Tensor:
+    """The mean over L of ``x [B, L, C, H, W]`` -> ``[B, C, H, W]``, channels-last where ``x``'s items are (as
+    :func:`cat_items`; a mean over dim 1 of the 5-D tensor returns the standard layout)."""
+    if x.shape[2] > 1 and x.shape[-2] * x.shape[-1] > 1 and x.stride(2) == 1:
+        return x.movedim(2, -1).mean(dim=1).movedim(-1, 1)
+    return x.mean(dim=1)
+
+
 def max_pool(x: Tensor) -> Tensor:
     """2x2 max pooling of ``[B, C, H, W]`` or ``[B, L, C, H, W]`` over H W."""
     return F.max_pool2d(x.flatten(0, -4), 2).unflatten(0, x.shape[:-3])

@@ -41,7 +41,7 @@ from neuroicl.models.base import (
     check_inputs,
     check_int,
 )
-from neuroicl.models.blocks import conv, max_pool, per_item, upsample
+from neuroicl.models.blocks import cat_items, conv, max_pool, mean_items, per_item, upsample
 
 LEAKY_SLOPE = 0.01
 
@@ -100,9 +100,9 @@ class CrossBlock(nn.Module):
 
     def forward(self, target: Tensor, support: Tensor) -> tuple[Tensor, Tensor | None]:
         l = support.shape[1]
-        pairs = torch.cat([target.unsqueeze(1).expand(-1, l, -1, -1, -1), support], dim=2)
+        pairs = cat_items(target.unsqueeze(1).expand(-1, l, -1, -1, -1), support)
         interaction = per_item(self.cross, pairs)  # B L C H W
-        target = F.leaky_relu(self.target_conv(interaction.mean(dim=1)), LEAKY_SLOPE)
+        target = F.leaky_relu(self.target_conv(mean_items(interaction)), LEAKY_SLOPE)
         if self.support_conv is None:
             return target, None
         return target, F.leaky_relu(per_item(self.support_conv, interaction), LEAKY_SLOPE)
@@ -166,6 +166,6 @@ class UniverSeg(TrainablePredictor):
             size = (skip_target.shape[-2], skip_target.shape[-1])
             # align_corners=True: nn.UpsamplingBilinear2d, as UniverSeg's reference implementation upsamples
             target = torch.cat([upsample(target, size, align_corners=True), skip_target], dim=1)  # B 2C H W
-            support = torch.cat([upsample(support, size, align_corners=True), skip_support], dim=2)  # B L 2C H W
+            support = cat_items(upsample(support, size, align_corners=True), skip_support)  # B L 2C H W
             target, support = dec(target, support)
         return self.out_conv(target).expand(-1, IMAGE_CHANNELS, -1, -1)

@@ -1,0 +1,60 @@
+"""The shared building blocks: the items' concatenation keeps the layout the convolutions after it expect."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from neuroicl.models import build_model
+from neuroicl.models.blocks import cat_items
+
+from .conftest import TINY
+
+CL = torch.channels_last
+
+
+def _items(b: int, l: int, c: int, size: int, seed: int) -> torch.Tensor:
+    """``[B, L, C, H, W]`` whose items are channels-last, as a per-item convolution returns them."""
+    g = torch.Generator().manual_seed(seed)
+    return torch.rand(b * l, c, size, size, generator=g).contiguous(memory_format=CL).unflatten(0, (b, l))
+
+
+@pytest.mark.parametrize("channels_last", [True, False])
+def test_cat_items_equals_torch_cat_also_with_a_broadcast_target(channels_last):
+    context = _items(2, 3, 4, 6, seed=0)
+    target = torch.rand(2, 5, 6, 6, generator=torch.Generator().manual_seed(1))
+    if channels_last:
+        target = target.contiguous(memory_format=CL)
+    else:
+        context = context.contiguous()
+    broadcast = target.unsqueeze(1).expand(-1, 3, -1, -1, -1)
+    for parts in ((context, broadcast), (broadcast, context)):
+        out = cat_items(*parts)
+        assert torch.equal(out, torch.cat(parts, dim=2))
+        assert out.flatten(0, 1).is_contiguous(memory_format=CL if channels_last else torch.contiguous_format)
+
+
+def test_cat_items_passes_the_gradient_of_torch_cat():
+    context = _items(2, 3, 4, 6, seed=0).requires_grad_()
+    target = torch.rand(2, 4, 6, 6, generator=torch.Generator().manual_seed(1)).contiguous(memory_format=CL)
+    target.requires_grad_()
+    weight = torch.rand(2, 3, 8, 6, 6, generator=torch.Generator().manual_seed(2))
+    grads = []
+    for cat in (cat_items, lambda *x: torch.cat(x, dim=2)):
+        (cat(context, target.unsqueeze(1).expand_as(context)) * weight).sum().backward()
+        grads.append((context.grad.clone(), target.grad.clone()))
+        context.grad, target.grad = None, None
+    assert all(torch.equal(a, b) for a, b in zip(*grads, strict=True))
+
+
+@pytest.mark.parametrize("name", ["neuralizer", "universeg"])
+def test_every_convolution_of_a_channels_last_model_gets_a_channels_last_input(name, batch):
+    """A convolution given the standard layout converts it to the weights' channels-last, forward and backward."""
+    model = build_model(name, generator=torch.Generator().manual_seed(0), **TINY[name]).to(memory_format=CL)
+    seen = []
+    for module in model.modules():
+        if isinstance(module, torch.nn.Conv2d) and module.in_channels > 7:  # past the convolutions of the inputs
+            module.register_forward_pre_hook(lambda _, args: seen.append(args[0].is_contiguous(memory_format=CL)))
+    target_in, context_in, context_out, _ = batch
+    model(target_in, context_in, context_out)
+    assert seen and all(seen)
