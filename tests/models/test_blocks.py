@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from neuroicl.models import build_model
-from neuroicl.models.blocks import cat_items
+from neuroicl.models.blocks import cat_items, mean_items
 
 from .conftest import TINY
 
@@ -45,6 +45,15 @@ def test_cat_items_passes_the_gradient_of_torch_cat():
         grads.append((context.grad.clone(), target.grad.clone()))
         context.grad, target.grad = None, None
     assert all(torch.equal(a, b) for a, b in zip(*grads, strict=True))
+
+
+@pytest.mark.parametrize("channels_last", [True, False])
+def test_mean_items_equals_the_mean_over_l_in_the_items_layout(channels_last):
+    items = _items(2, 3, 4, 6, seed=0)
+    items = items if channels_last else items.contiguous()
+    out = mean_items(items)
+    assert torch.equal(out, items.mean(dim=1))
+    assert out.is_contiguous(memory_format=CL if channels_last else torch.contiguous_format)
 
 
 @pytest.mark.parametrize("name", ["neuralizer", "universeg"])

@@ -28,7 +28,7 @@ def cat_items(*items: Tensor) -> Tensor:
     channels-last, forward and backward (12 % of the demo's Neuralizer step on a float32 CPU; the values are the
     same to the bit; docs/performance.md, session 24).
     """
-    if not any(x.shape[2] > 1 and x.shape[-2] * x.shape[-1] > 1 and x.stride(2) == 1 for x in items):
+    if not any(_channels_last_items(x) for x in items):
         return torch.cat(items, dim=2)
     nhwc = [x.movedim(2, -1).flatten(0, 1) for x in items]  # (B L) H W C: a view, or one copy
     return torch.cat(nhwc, dim=-1).movedim(-1, 1).unflatten(0, items[0].shape[:2])
@@ -37,9 +37,14 @@ def cat_items(*items: Tensor) -> Tensor:
 def mean_items(x: Tensor) -> Tensor:
     """The mean over L of ``x [B, L, C, H, W]`` -> ``[B, C, H, W]``, channels-last where ``x``'s items are (as
     :func:`cat_items`; a mean over dim 1 of the 5-D tensor returns the standard layout)."""
-    if x.shape[2] > 1 and x.shape[-2] * x.shape[-1] > 1 and x.stride(2) == 1:
+    if _channels_last_items(x):
         return x.movedim(2, -1).mean(dim=1).movedim(-1, 1)
     return x.mean(dim=1)
+
+
+def _channels_last_items(x: Tensor) -> bool:
+    """Whether the items of ``x [B, L, C, H, W]`` are laid out channels-last (C innermost, unambiguously)."""
+    return x.shape[2] > 1 and x.shape[-2] * x.shape[-1] > 1 and x.stride(2) == 1
 
 
 def max_pool(x: Tensor) -> Tensor:
