@@ -1,4 +1,5 @@
-"""The shared building blocks: the items' concatenation keeps the layout the convolutions after it expect."""
+"""The shared building blocks: the items' concatenation keeps the layout the convolutions after it expect, and GELU
+gives the standard layout's values on channels-last tensors."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import pytest
 import torch
 
 from neuroicl.models import build_model
-from neuroicl.models.blocks import cat_items, mean_items
+from neuroicl.models.blocks import GELU, cat_items, gelu, mean_items
 
 from .conftest import TINY
 
@@ -54,6 +55,38 @@ def test_mean_items_equals_the_mean_over_l_in_the_items_layout(channels_last):
     out = mean_items(items)
     assert torch.equal(out, items.mean(dim=1))
     assert out.is_contiguous(memory_format=CL if channels_last else torch.contiguous_format)
+
+
+def _layouts() -> dict[str, torch.Tensor]:
+    """One tensor in every layout :func:`gelu` meets, with negative and positive values."""
+    g = torch.Generator().manual_seed(2)
+    x = torch.randn(6, 16, 12, 12, generator=g) * 3
+    return {"channels-last": x.contiguous(memory_format=CL), "items": _items(2, 3, 16, 12, seed=3) * 6 - 3,
+            "standard": x, "expanded": x[:1].expand(4, -1, -1, -1)}
+
+
+@pytest.mark.parametrize("layout", ["channels-last", "items", "standard"])
+def test_gelu_gives_the_standard_layouts_values_and_gradient_to_the_bit(layout):
+    """PyTorch's own kernel (channels-last storage) differs from oneDNN's (contiguous) in the last bits; ours never."""
+    x = _layouts()[layout].requires_grad_()
+    reference = x.detach().contiguous().requires_grad_()
+    out, expected = gelu(x), torch.nn.functional.gelu(reference)
+    assert torch.equal(out, expected)
+    assert out.stride() == x.stride()
+    grad = torch.randn(out.shape, generator=torch.Generator().manual_seed(4))
+    out.backward(grad)
+    expected.backward(grad)
+    assert torch.equal(x.grad, reference.grad)
+
+
+def test_gelu_of_another_layout_is_torchs():
+    x = _layouts()["expanded"]
+    assert torch.equal(gelu(x), torch.nn.functional.gelu(x))
+
+
+def test_gelu_module_is_the_function():
+    x = _layouts()["channels-last"]
+    assert torch.equal(GELU()(x), gelu(x))
 
 
 @pytest.mark.parametrize("name", ["neuralizer", "universeg"])

@@ -26,7 +26,6 @@ gradient); ``False`` drops it. See docs/models.md for the arithmetic.
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
 from neuroicl.models.base import IMAGE_CHANNELS, TrainablePredictor, check_inputs
@@ -34,6 +33,7 @@ from neuroicl.models.blocks import (
     ResidualUnit,
     cat_items,
     conv,
+    gelu,
     max_pool,
     per_item,
     reset_conv_default,
@@ -64,10 +64,10 @@ class PairwiseLevel(nn.Module):
             return target, None
         context = per_item(self.context_unit, context)  # B L C H W
         pairs = cat_items(context, target.unsqueeze(1).expand_as(context))  # B L 2C H W
-        target = F.gelu(target + per_item(self.target_update, pairs).mean(dim=1))
+        target = gelu(target + per_item(self.target_update, pairs).mean(dim=1))
         if self.context_update is None:
             return target, None
-        return target, F.gelu(context + per_item(self.context_update, pairs))
+        return target, gelu(context + per_item(self.context_update, pairs))
 
 
 class UpMerge(nn.Module):
