@@ -79,6 +79,7 @@ from neuroicl.tasks.synthesize import Batch, plan, synthesize_planned, upload
 from neuroicl.training.episodic import settings_for, task_setup
 from neuroicl.training.loop import StepLoss, TrainSettings, autocast_dtype, batch_loss, step_generators
 from neuroicl.training.mvg import MVGSettings, mvg_step_loss
+from neuroicl.training.optimizers import adam_kernel
 from tests.helpers.host_sync import HostSyncGuard
 from tests.helpers.toy import toy_pool
 
@@ -200,21 +201,20 @@ def workload(name: str, args: argparse.Namespace, config: dict[str, Any], device
     settings = dataclasses.replace(settings_for(run, config["training"]), batch_size=args.batch)
     setup = task_setup(run, config["tasks"], pools, config["preprocess"]["slices"]["axis"])
     generator = torch.Generator().manual_seed(settings.seed)
-    fused = True if device.type == "cuda" else None  # as loop.train
     loss_fn = None
     if name == "mvg":
         hparams = {**config["models"]["hyperparameters"]["mvg"], "image_size": args.size}
         model = build_model(name, generator=generator, device=device, **hparams)
         mvg = MVGSettings.of(run)
         params = param_groups(model, settings.lr, mvg.weight_decay, mvg.layer_decay)
-        optimizer = torch.optim.AdamW(params, lr=settings.lr, fused=fused)
+        optimizer = torch.optim.AdamW(params, lr=settings.lr, **adam_kernel(device))  # as loop.train
         loss_fn, context = mvg_step_loss(model, mvg), (1, 1)
     else:
         model = build_model(name, generator=generator, device=device, channels=args.channels)
         if args.channels_last:
             model = model.to(memory_format=torch.channels_last)
         optimizer = torch.optim.AdamW(model.parameters(), lr=settings.lr, weight_decay=settings.weight_decay,
-                                      fused=fused)
+                                      **adam_kernel(device))
         context = args.context if run.in_context else (0, 0)
     forward = torch.compile(model) if args.compile else model
     model.train()

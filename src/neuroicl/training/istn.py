@@ -36,6 +36,7 @@ from torch import Tensor, nn
 from neuroicl.models.istn import ISTN, warp_with_field
 from neuroicl.models.istn_critics import Discriminator, sample_soft_labels, soft_label_bce
 from neuroicl.models.losses import soft_dice_loss
+from neuroicl.training.optimizers import adam_kernel
 
 #: lambda, the weight of the identity (and cycle) terms (code configs ``cyc_weight: 50``).
 IDENTITY_WEIGHT = 50.0
@@ -177,9 +178,10 @@ def build_optimizers(networks: ISTNNetworks, lr: float = LR, betas: tuple[float,
     def params(modules: list) -> list[nn.Parameter]:
         return [p for module in modules for p in module.parameters()]
 
-    return ISTNOptimizers(torch.optim.Adam(params(networks.generators()), lr=lr, betas=betas),
-                          torch.optim.Adam(params(networks.discriminators()), lr=lr, betas=betas),
-                          torch.optim.Adam(networks.task.parameters(), lr=task_lr, betas=task_betas))
+    kernel = adam_kernel(next(networks.task.parameters()).device)
+    return ISTNOptimizers(torch.optim.Adam(params(networks.generators()), lr=lr, betas=betas, **kernel),
+                          torch.optim.Adam(params(networks.discriminators()), lr=lr, betas=betas, **kernel),
+                          torch.optim.Adam(networks.task.parameters(), lr=task_lr, betas=task_betas, **kernel))
 
 
 def l1(a: Tensor, b: Tensor) -> Tensor:

@@ -52,6 +52,7 @@ from neuroicl.training.istn_fit import (
     tensors_on,
     transformed,
 )
+from neuroicl.training.optimizers import adam_kernel
 
 _log = logging.getLogger(__name__)
 
@@ -112,8 +113,8 @@ def adapt(task: str, mode: str, direction: str, train: LabelledDomain, selection
     networks = build_networks(mode, direction == "bi", channels, size, settings, next(iter(tasks.values())),
                               generator("istn"), device)
     optimizers = build_optimizers(networks, lr=settings.lr)
-    task_optimizers = {name: torch.optim.Adam(model.parameters(), lr=settings.task_lr, betas=TASK_BETAS)
-                       for name, model in tasks.items()}
+    task_optimizers = {name: torch.optim.Adam(model.parameters(), lr=settings.task_lr, betas=TASK_BETAS,
+                                              **adam_kernel(device)) for name, model in tasks.items()}
     modules = {"istn": networks.istn, "discriminator": networks.discriminator, "reverse": networks.reverse,
                "source_discriminator": networks.source_discriminator}
     modules = {key: module for key, module in modules.items() if module is not None}

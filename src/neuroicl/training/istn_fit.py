@@ -58,6 +58,7 @@ from neuroicl.training.istn import (
     TASK_BETAS,
     TASK_OBJECTIVES,
 )
+from neuroicl.training.optimizers import adam_kernel
 
 _log = logging.getLogger(__name__)
 
@@ -195,7 +196,7 @@ def train_source(task: str, train: LabelledDomain, selection: LabelledDomain, cl
     hparams, channels = settings.hyperparameters, train.images.shape[1]
     init = torch.Generator(device=device).manual_seed(stable_seed("istn-init", job, settings.seed))
     model = build_task_model(task, channels, classes, hparams, init, device).to(memory_format=torch.channels_last)
-    optimizer = torch.optim.Adam(model.parameters(), lr=settings.source_lr, betas=TASK_BETAS)
+    optimizer = torch.optim.Adam(model.parameters(), lr=settings.source_lr, betas=TASK_BETAS, **adam_kernel(device))
     objective = TASK_OBJECTIVES[OBJECTIVES[task]]
     start, log, best = 0, [], {"score": -math.inf, "step": 0, "task": None}
     state = store.latest()

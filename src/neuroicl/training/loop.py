@@ -31,6 +31,7 @@ from neuroicl.plan.families import FAMILIES
 from neuroicl.tasks.episodes import Episode, stable_seed
 from neuroicl.tasks.synthesize import Batch
 from neuroicl.training.checkpoint import CheckpointStore
+from neuroicl.training.optimizers import adam_kernel
 from neuroicl.training.world import World, mean_over_ranks, replicate
 
 _log = logging.getLogger(__name__)
@@ -221,9 +222,8 @@ def train(
     share = world.shard(settings.batch_size, name)
     device = next(model.parameters()).device
     cuda = device.type == "cuda"
-    # fused: one kernel for all parameters on CUDA
     optimizer = torch.optim.AdamW(param_groups or model.parameters(), lr=settings.lr,
-                                  weight_decay=settings.weight_decay, fused=True if cuda else None)
+                                  weight_decay=settings.weight_decay, **adam_kernel(device))
     start, log = store.resume(model, optimizer)
     if start:
         _log.info("%s: resuming from the checkpoint of step %d", name, start)

@@ -62,6 +62,7 @@ from neuroicl.training.episodic import (
     task_setup,
 )
 from neuroicl.training.loop import step_generators
+from neuroicl.training.optimizers import adam_kernel
 from neuroicl.training.world import World
 
 #: Initialisations of the ablation (the paper's Table 2).
@@ -224,7 +225,7 @@ def _meta_learn(model: MetaSeg, sample: PairSampler, meta: MetaSegSettings, step
         return [{"stage": "meta", "step": 0, "loss": float("nan"), "seconds": 0.0}]
     theta = model.params()
     names = [k for k in theta if not (meta.image_only and k.startswith("head."))]
-    optimizer = torch.optim.Adam([theta[k] for k in names], lr=meta.outer_lr)
+    optimizer = torch.optim.Adam([theta[k] for k in names], lr=meta.outer_lr, **adam_kernel(device))
     start, log = store.resume(model, optimizer)
     clock, elapsed, losses = time.perf_counter(), float(log[-1]["seconds"]) if log else 0.0, []
     for step in tqdm(range(start, steps), initial=start, total=steps, desc=f"{name} meta", disable=not progress,
@@ -276,7 +277,7 @@ def _tune_head(model: MetaSeg, x: torch.Tensor, y: torch.Tensor, meta: MetaSegSe
     """Stage 2 in place on ``model``'s head: the focal loss of the fitted features ``x [P, W]`` and labels ``y [P]``."""
     device = next(model.parameters()).device
     head = {k: v for k, v in model.params().items() if k.startswith("head.")}
-    optimizer = torch.optim.Adam(head.values(), lr=meta.head_lr)
+    optimizer = torch.optim.Adam(head.values(), lr=meta.head_lr, **adam_kernel(device))
     generator = torch.Generator().manual_seed(stable_seed("head pixels", seed))
     log, start = [], time.perf_counter()
     for step in tqdm(range(meta.head_steps), desc=f"{name} head", disable=not progress, mininterval=5.0):
